@@ -1,0 +1,201 @@
+package keystore
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/adrg/xdg"
+)
+
+var (
+	// ErrNoKey means neither the new store nor the original tool's folder
+	// holds a key pair.
+	ErrNoKey = errors.New("no key pair found")
+	// ErrExists means a key pair is already stored and force was not given.
+	ErrExists = errors.New("a key pair already exists")
+	// ErrNotRegular means a private key path is a symbolic link or another
+	// kind of non-regular file; see the package comment for why it is refused.
+	ErrNotRegular = errors.New("private key path is not a regular file")
+)
+
+// PermissionError reports a private key file that its group or others may
+// read or write. Callers can print "hint: chmod 600 <Path>".
+type PermissionError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("%s: private key is accessible by others (mode %04o)", e.Path, e.Mode.Perm())
+}
+
+// maxKeyFile bounds what is read from a key file: real ones are a few hundred
+// bytes, and a huge file is certainly not a key.
+const maxKeyFile = 64 << 10
+
+// Store locates the key files. The zero values of Now and Rand mean
+// time.Now and crypto/rand.Reader; tests set them.
+type Store struct {
+	Dir       string // folder of the new store, e.g. $XDG_CONFIG_HOME/grenache
+	LegacyDir string // e.g. $HOME/.grenache-cli
+	Now       func() time.Time
+	Rand      io.Reader
+
+	// beforeInstall, when set, runs with the temporary file's path just
+	// before it is put in place; an error aborts the install. Tests use it
+	// to inject a failure at the last possible moment.
+	beforeInstall func(tmp string) error
+}
+
+// Default returns the store in the user's folders: $XDG_CONFIG_HOME/grenache
+// and $HOME/.grenache-cli. adrg/xdg reads the environment once; call
+// xdg.Reload after changing it.
+func Default() (*Store, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find the home folder: %w", err)
+	}
+	if xdg.ConfigHome == "" {
+		return nil, errors.New("cannot find the configuration folder (set XDG_CONFIG_HOME)")
+	}
+	return &Store{
+		Dir:       filepath.Join(xdg.ConfigHome, "grenache"),
+		LegacyDir: filepath.Join(home, ".grenache-cli"),
+	}, nil
+}
+
+// Path returns the path of the new store's key file.
+func (s *Store) Path() string { return filepath.Join(s.Dir, "key") }
+
+func (s *Store) legacyPaths() (key, pub string) {
+	return filepath.Join(s.LegacyDir, "key"), filepath.Join(s.LegacyDir, "key.pub")
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Store) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
+
+// Load returns the stored key pair: the new store's if its file exists, else
+// the original tool's if both of its files exist, else ErrNoKey. A new file
+// that cannot be used is an error; Load does not fall back to the original
+// tool's pair then, since that would silently sign with another key.
+func (s *Store) Load() (*Pair, error) {
+	data, err := readPrivate(s.Path())
+	if err == nil {
+		return Parse(s.Path(), data)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return s.LoadLegacy()
+}
+
+// Generate creates a new key pair from a fresh seed and stores it. Without
+// force it fails with ErrExists if a pair is already stored, leaving it
+// untouched. With force the previous pair, if any, is kept and its path
+// returned as backup.
+func (s *Store) Generate(force bool) (pair *Pair, backup string, err error) {
+	seed := make([]byte, seedSize)
+	if _, err := io.ReadFull(s.rand(), seed); err != nil {
+		return nil, "", fmt.Errorf("cannot read random bytes for a new key: %w", err)
+	}
+	pair = &Pair{
+		Public:  derivePublic(KindSeed, seed),
+		Private: seed,
+		Kind:    KindSeed,
+		Path:    s.Path(),
+		Created: s.now().UTC().Truncate(time.Second),
+	}
+	backup, err = s.install(Encode(pair), force)
+	if err != nil {
+		return nil, "", err
+	}
+	return pair, backup, nil
+}
+
+// Import copies the original tool's key pair into the new store, as
+// KindExpanded. force and backup are as for Generate. It returns an error
+// wrapping ErrNoKey when the original tool's files do not exist.
+func (s *Store) Import(force bool) (pair *Pair, backup string, err error) {
+	old, err := s.LoadLegacy()
+	if err != nil {
+		return nil, "", err
+	}
+	pair = &Pair{
+		Public:  old.Public,
+		Private: old.Private,
+		Kind:    KindExpanded,
+		Path:    s.Path(),
+		Created: s.now().UTC().Truncate(time.Second),
+	}
+	backup, err = s.install(Encode(pair), force)
+	if err != nil {
+		return nil, "", err
+	}
+	return pair, backup, nil
+}
+
+// readPrivate reads a private key file after checking that it is a regular
+// file (not a symbolic link) that only its owner may access. A missing file
+// gives an error wrapping fs.ErrNotExist.
+func readPrivate(path string) ([]byte, error) {
+	before, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !before.Mode().IsRegular() {
+		what := "a " + before.Mode().Type().String() + " file"
+		if before.Mode()&fs.ModeSymlink != 0 {
+			what = "a symbolic link"
+		} else if before.IsDir() {
+			what = "a folder"
+		}
+		return nil, fmt.Errorf("%s: %w: it is %s (keep the key in a regular file)", path, ErrNotRegular, what)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// Check what was opened, not what was looked at, so that a file swapped
+	// for a link in between is caught.
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(before, info) {
+		return nil, fmt.Errorf("%s: %w: it changed while being opened", path, ErrNotRegular)
+	}
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return nil, &PermissionError{Path: path, Mode: info.Mode().Perm()}
+	}
+	return readLimited(path, f)
+}
+
+func readLimited(path string, r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%s: too large for a key file (over %d bytes)", path, maxKeyFile)
+	}
+	return data, nil
+}
