@@ -1,0 +1,33 @@
+package applets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"grenache/grape"
+)
+
+// explain turns an error from talking to the grape into the message and
+// hints a user can act on, keeping its exit code.
+func (d *dial) explain(err error) error {
+	var ge *grape.GrapeError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return withCode(ExitFailure, fmt.Errorf("no answer from the grape at %s within %s", d.where, d.timeout),
+			"a slow network may need a longer --timeout")
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return withHints(fmt.Errorf("cannot connect to a grape at %s: connection refused", d.where),
+			"is a grape running there? choose another with -g/--grape and -p/--port")
+	case errors.Is(err, grape.ErrCASMismatch):
+		return withHints(err, "another writer changed the item: read it again and retry with --cas set to its seq")
+	case errors.Is(err, grape.ErrSeqNotNewer):
+		return withHints(err, "the stored item has this sequence number or a higher one: use a greater -n/--number")
+	case errors.As(err, &ge) && ge.Message == "All queries failed":
+		return withHints(err, "the grape reached no node that accepted the item: most often its peers cannot verify mutable items, or it has none")
+	case errors.As(err, &ge) && ge.Message == "No nodes to query":
+		return withHints(err, "the grape has no peers in the DHT: start another grape and bootstrap them to each other")
+	}
+	return err
+}

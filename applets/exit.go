@@ -1,0 +1,79 @@
+package applets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"grenache/bep44"
+	"grenache/grape"
+)
+
+// Exit codes. Scripts rely on them: keep them stable and documented in the README.
+const (
+	ExitOK         = 0 // success
+	ExitFailure    = 1 // the grape could not be reached, answered an error, or a local failure
+	ExitUsage      = 2 // bad options or invalid input; nothing was sent
+	ExitNotFound   = 3 // the grape holds no item under that hash
+	ExitUnverified = 4 // an answer failed verification; nothing was printed
+	ExitConflict   = 5 // CAS mismatch or sequence number not newer: re-read and retry
+)
+
+// cmdError carries an exit code and hint lines along with an error.
+type cmdError struct {
+	code  int
+	err   error
+	hints []string
+}
+
+func (e *cmdError) Error() string { return e.err.Error() }
+func (e *cmdError) Unwrap() error { return e.err }
+
+// usagef reports invalid input: exit code 2.
+func usagef(format string, args ...any) error {
+	return &cmdError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// withCode gives err an exit code and hints.
+func withCode(code int, err error, hints ...string) error {
+	return &cmdError{code: code, err: err, hints: hints}
+}
+
+// withHints adds hints to err, keeping the exit code it would have had.
+func withHints(err error, hints ...string) error {
+	return &cmdError{code: exitCode(err), err: err, hints: hints}
+}
+
+// exitCode maps an error to the documented exit code.
+func exitCode(err error) int {
+	var ce *cmdError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.Is(err, grape.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, grape.ErrCASMismatch), errors.Is(err, grape.ErrSeqNotNewer):
+		return ExitConflict
+	case errors.Is(err, bep44.ErrTargetMismatch), errors.Is(err, bep44.ErrInvalidSignature):
+		return ExitUnverified
+	}
+	return ExitFailure
+}
+
+// report prints err as "<prog>: error: ..." with its hints and returns the exit code.
+func report(prog string, stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "%s: error: %v\n", prog, err)
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if ce, ok := e.(*cmdError); ok {
+			for _, h := range ce.hints {
+				fmt.Fprintf(stderr, "%s: hint: %s\n", prog, h)
+			}
+		}
+	}
+	return exitCode(err)
+}

@@ -1,0 +1,87 @@
+package applets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"grenache/bep44"
+	"grenache/grape"
+)
+
+var getApplet = &applet{
+	name:      "get",
+	usage:     "fetch an item by its hash, verify it, and print it",
+	argsUsage: "HASH",
+	about: "Fetches the item stored under HASH (40 hex digits) and prints its value, once it has\n" +
+		"checked it: an immutable value must hash to HASH; a mutable item must be signed by the\n" +
+		"key it carries, and that key and the salt must hash to HASH. An answer that fails is an\n" +
+		"error and nothing is printed. A salted mutable item is found only with its --salt.\n" +
+		"Of -v, -i, -w and -r, the last one given wins.",
+	flags: func() []cli.Flag {
+		return append(grapeFlags(),
+			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "the `SALT` the mutable item was stored with"},
+			&cli.BoolFlag{Name: "value", Aliases: []string{"v"}, Usage: "print the value (the default)"},
+			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
+			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (empty when the grape holds the item itself)"},
+			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's whole answer as compact JSON"},
+		)
+	},
+	run: runGet,
+}
+
+func runGet(r *runCtx) error {
+	if r.NArg() != 1 {
+		return usagef("give exactly one HASH (got %d operands)", r.NArg())
+	}
+	target, err := bep44.ParseTarget(r.Args().First())
+	if err != nil {
+		why := strings.TrimPrefix(err.Error(), bep44.ErrTargetSyntax.Error()+": ")
+		return usagef("%q is not a hash: %s", r.Args().First(), why)
+	}
+	salt, err := r.saltOption()
+	if err != nil {
+		return err
+	}
+	d, err := r.grapeOptions()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := d.context(context.Background())
+	defer cancel()
+	ans, err := grape.Fetch(ctx, d.transport, target, salt)
+	if err != nil {
+		return r.getError(d, target, salt, err)
+	}
+	var out []byte
+	switch r.lastOf("value", "value", "id", "write", "raw") {
+	case "value":
+		out = ans.Item.V
+	case "id":
+		out = []byte(ans.ID)
+	case "write":
+		out = []byte(ans.Token)
+	case "raw":
+		out = ans.Raw
+	}
+	_, err = r.stdout.Write(append(out, '\n'))
+	return err
+}
+
+func (r *runCtx) getError(d *dial, target bep44.Target, salt []byte, err error) error {
+	saltHint := "a salted mutable item is found and verified only with the salt it was stored with: --salt SALT"
+	switch {
+	case errors.Is(err, grape.ErrNotFound):
+		hints := []string{"items expire about 2 hours after they were last stored"}
+		if salt == nil {
+			hints = append(hints, saltHint)
+		}
+		return withCode(ExitNotFound, fmt.Errorf("hash %s not found", target), hints...)
+	case errors.Is(err, bep44.ErrTargetMismatch) && salt == nil:
+		return withHints(err, saltHint)
+	}
+	return d.explain(err)
+}

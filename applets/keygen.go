@@ -1,0 +1,73 @@
+package applets
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"grenache/keystore"
+)
+
+var keygenApplet = &applet{
+	name:  "keygen",
+	usage: "create the key pair that signs your mutable items",
+	about: "Writes a new ed25519 key pair to the grenache folder of your configuration directory\n" +
+		"(" + "$XDG_CONFIG_HOME/grenache/key" + ") and prints its public key. An existing pair is never\n" +
+		"replaced without --force, and --force keeps it as a backup beside the new one.\n" +
+		"--import copies the original grenache-cli's pair (~/.grenache-cli/key) into that folder.",
+	flags: func() []cli.Flag {
+		return []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace an existing pair (the old one is kept as a backup)"},
+			&cli.BoolFlag{Name: "import", Usage: "copy the original grenache-cli's key pair instead of creating one"},
+		}
+	},
+	run: runKeygen,
+}
+
+func runKeygen(r *runCtx) error {
+	if r.NArg() > 0 {
+		return usagef("keygen takes no arguments (got %q)", r.Args().First())
+	}
+	store, err := keystore.Default()
+	if err != nil {
+		return err
+	}
+	var pair *keystore.Pair
+	var backup string
+	if r.Bool("import") {
+		pair, backup, err = store.Import(r.Bool("force"))
+	} else {
+		pair, backup, err = store.Generate(r.Bool("force"))
+	}
+	if errors.Is(err, keystore.ErrExists) {
+		return withCode(ExitFailure, fmt.Errorf("a key pair already exists in %s", store.Path()),
+			"it signs the mutable items you stored: --force replaces it and keeps it as a backup")
+	}
+	if err != nil {
+		return keyError(err)
+	}
+	if backup != "" {
+		fmt.Fprintf(r.stderr, "%s: previous key pair kept as %s\n", r.prog, backup)
+	}
+	if r.Bool("import") {
+		fmt.Fprintf(r.stderr, "%s: key pair imported to %s\n", r.prog, pair.Path)
+	} else {
+		fmt.Fprintf(r.stderr, "%s: keypair generated successfully in %s\n", r.prog, pair.Path)
+	}
+	fmt.Fprintln(r.stdout, hex.EncodeToString(pair.Public))
+	return nil
+}
+
+// keyError adds the hint that fixes a key problem.
+func keyError(err error) error {
+	var pe *keystore.PermissionError
+	switch {
+	case errors.As(err, &pe):
+		return withHints(err, "make it private: chmod 600 "+pe.Path)
+	case errors.Is(err, keystore.ErrNoKey):
+		return withHints(err, "create one with grenache-keygen (or bring the original tool's with grenache-keygen --import)")
+	}
+	return err
+}

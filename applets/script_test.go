@@ -1,0 +1,100 @@
+package applets
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"grenache/grape/grapetest"
+)
+
+func runMain() int { return Main(os.Args, os.Stdin, os.Stdout, os.Stderr) }
+
+// TestMain makes the test binary callable as grenache and as each applet's
+// link name, so that scripts run the applets by argv[0] as a user does.
+func TestMain(m *testing.M) {
+	cmds := map[string]func() int{"grenache": runMain}
+	for _, a := range registry {
+		cmds["grenache-"+a.name] = runMain
+	}
+	os.Exit(testscript.RunMain(m, cmds))
+}
+
+// TestScripts runs testdata/*.txt, each against its own fake grape and with
+// its own HOME and configuration folder.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits, "getfile": cmdGetFile},
+		Setup: func(env *testscript.Env) error {
+			srv := grapetest.NewServer()
+			env.Defer(srv.Close)
+			port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
+			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
+			env.Setenv("GRENACHE_PORT", port)
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
+			return nil
+		},
+	})
+}
+
+func TestRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range registry {
+		if seen[a.name] {
+			t.Errorf("applet %q registered twice", a.name)
+		}
+		seen[a.name] = true
+		if !strings.Contains(string(mk), " "+a.name) {
+			t.Errorf("the Makefile's APPLETS does not install a link for %q", a.name)
+		}
+	}
+}
+
+// cmdExits runs a program like exec and checks its exact exit code:
+// exits CODE PROGRAM [ARG]...
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARG]...")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdGetFile runs grenache-get with the hash read from a file (the output of
+// an earlier put): getfile FILE [OPTION]...
+func cmdGetFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: getfile FILE [OPTION]...")
+	}
+	hash := strings.TrimSpace(ts.ReadFile(args[0]))
+	err := ts.Exec("grenache-get", append(args[1:], hash)...)
+	if (err != nil) != neg {
+		ts.Fatalf("grenache-get: %v (negated: %v)", err, neg)
+	}
+}
