@@ -1,0 +1,271 @@
+package grape
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"grenache/bep44"
+)
+
+// DefaultMaxAnswer bounds what is read of an answer when HTTP.MaxAnswer is 0. The largest
+// real answer, a mutable item with a 996-byte value escaped as JSON, is a few KiB.
+const DefaultMaxAnswer = 64 << 10
+
+// HTTP is the HTTP API of a grape: POST URL/put and URL/get with a JSON body.
+type HTTP struct {
+	URL       string       // base, e.g. "http://127.0.0.1:30002"
+	Client    *http.Client // nil: a default client; redirects are never followed either way
+	UserAgent string       // e.g. "grenache/<version>"
+	MaxAnswer int64        // bytes read at most from an answer; 0 means DefaultMaxAnswer
+}
+
+// NewHTTP returns the HTTP transport of the grape at host:port, over TLS when useTLS,
+// giving up on connecting (and on the TLS handshake) after connectTimeout when it is
+// positive. host may be a name, an IPv4 or an IPv6 address, bracketed or not.
+func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, userAgent string) *HTTP {
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	// An IPv6 zone ("fe80::1%eth0") must be escaped inside a URL.
+	host = strings.ReplaceAll(host, "%", "%25")
+	dialer := &net.Dialer{Timeout: connectTimeout}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment, // as curl did; never used for loopback
+		DialContext:         dialer.DialContext,
+		TLSHandshakeTimeout: connectTimeout,
+		ForceAttemptHTTP2:   true,
+	}
+	return &HTTP{
+		URL:       scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)),
+		Client:    &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		UserAgent: userAgent,
+	}
+}
+
+// noRedirect keeps 301 and 302 as answers: a grape uses them for DHT error codes.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// putData is the data of a put request. Seq, k and sig are sent for mutable items only,
+// salt only when not empty, cas only when given.
+type putData struct {
+	V    string `json:"v"`
+	Seq  *int64 `json:"seq,omitempty"`
+	K    string `json:"k,omitempty"`
+	Sig  string `json:"sig,omitempty"`
+	Salt string `json:"salt,omitempty"`
+	Cas  *int64 `json:"cas,omitempty"`
+}
+
+// getData is the data of a get request. An empty salt is harmless to the grape (it skips
+// falsy salts) but is left out all the same: no salt means none.
+type getData struct {
+	Hash string `json:"hash"`
+	Salt string `json:"salt,omitempty"`
+}
+
+// Put sends a put and returns the key the grape answered. Items the grape would mangle
+// are refused before anything is sent: see CheckValue and CheckSalt; seq and cas must be
+// within 0..bep44.MaxSeq, as the grape reads them as JavaScript numbers.
+func (h *HTTP) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Target, error) {
+	var zero bep44.Target
+	if err := CheckValue(it.V); err != nil {
+		return zero, err
+	}
+	d := putData{V: string(it.V)}
+	if it.Mutable() {
+		if len(it.K) != bep44.PublicKeySize {
+			return zero, fmt.Errorf("%w: public key is %d bytes, want %d", bep44.ErrKeySize, len(it.K), bep44.PublicKeySize)
+		}
+		if len(it.Sig) != bep44.SignatureSize {
+			return zero, fmt.Errorf("%w: signature is %d bytes, want %d", bep44.ErrInvalidSignature, len(it.Sig), bep44.SignatureSize)
+		}
+		if err := CheckSalt(it.Salt); err != nil {
+			return zero, err
+		}
+		if err := bep44.CheckSeq(it.Seq); err != nil {
+			return zero, err
+		}
+		seq := it.Seq
+		d.Seq, d.K, d.Sig, d.Salt = &seq, hex.EncodeToString(it.K), hex.EncodeToString(it.Sig), string(it.Salt)
+		if cas != nil {
+			if err := bep44.CheckSeq(*cas); err != nil {
+				return zero, fmt.Errorf("cas: %w", err)
+			}
+			c := *cas
+			d.Cas = &c
+		}
+	} else if cas != nil {
+		return zero, errors.New("cas applies to mutable items only")
+	}
+
+	resp, err := h.post(ctx, "put", d)
+	if err != nil {
+		return zero, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently: // DHT code 301; the body and any Location do not matter
+		return zero, ErrCASMismatch
+	case http.StatusFound: // DHT code 302
+		return zero, ErrSeqNotNewer
+	}
+	body, err := h.read(ctx, resp)
+	if err != nil {
+		return zero, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return zero, &ProtocolError{Status: resp.StatusCode, Reason: "unexpected HTTP status", Body: excerpt(body)}
+	}
+	var s string
+	if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil {
+		return zero, &ProtocolError{Status: resp.StatusCode, Reason: "a put answer must be a JSON string", Body: excerpt(body)}
+	}
+	if !isKey(s) {
+		return zero, &GrapeError{Message: s}
+	}
+	t, err := bep44.ParseTarget(s)
+	if err != nil { // cannot happen after isKey, but a wrong key must never pass silently
+		return zero, &ProtocolError{Status: resp.StatusCode, Reason: err.Error(), Body: excerpt(body)}
+	}
+	return t, nil
+}
+
+// isKey reports whether s is a key as grapes write them: 40 lowercase hex digits.
+func isKey(s string) bool {
+	if len(s) != 2*len(bep44.Target{}) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Get sends a get and returns the answer as the grape gave it, unverified (see Fetch).
+// Answer.Item.Salt is salt.
+func (h *HTTP) Get(ctx context.Context, target bep44.Target, salt []byte) (*Answer, error) {
+	if err := CheckSalt(salt); err != nil {
+		return nil, err
+	}
+	resp, err := h.post(ctx, "get", getData{Hash: target.String(), Salt: string(salt)})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := h.read(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &ProtocolError{Status: resp.StatusCode, Reason: "unexpected HTTP status", Body: excerpt(body)}
+	}
+	if len(body) == 0 {
+		return nil, fmt.Errorf("%s: %w", target, ErrNotFound)
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, &ProtocolError{Status: resp.StatusCode, Reason: "a blank answer"}
+	}
+	switch trimmed[0] {
+	case '"':
+		var s string
+		if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil {
+			return nil, &ProtocolError{Status: resp.StatusCode, Reason: "malformed JSON string", Body: excerpt(body)}
+		}
+		return nil, &GrapeError{Message: s}
+	case '{':
+		return decodeAnswer(body, salt)
+	}
+	return nil, &ProtocolError{Status: resp.StatusCode, Reason: "a get answer must be a JSON object, a JSON string or empty", Body: excerpt(body)}
+}
+
+// post sends {"rid": <fresh id>, "data": data} to URL/op.
+func (h *HTTP) post(ctx context.Context, op string, data any) (*http.Response, error) {
+	rid, err := newRID()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(struct {
+		RID  string `json:"rid"`
+		Data any    `json:"data"`
+	}{rid, data})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(h.URL, "/")+"/"+op, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if h.UserAgent != "" {
+		req.Header.Set("User-Agent", h.UserAgent)
+	}
+	resp, err := h.client().Do(req)
+	if err != nil {
+		return nil, ctxError(ctx, err)
+	}
+	return resp, nil
+}
+
+// client returns h.Client, or the default one, never following redirects.
+func (h *HTTP) client() *http.Client {
+	if h.Client == nil {
+		return &http.Client{CheckRedirect: noRedirect}
+	}
+	c := *h.Client // a shallow copy shares the transport and its connections
+	c.CheckRedirect = noRedirect
+	return &c
+}
+
+// read reads the body, at most MaxAnswer bytes.
+func (h *HTTP) read(ctx context.Context, resp *http.Response) ([]byte, error) {
+	limit := h.MaxAnswer
+	if limit <= 0 {
+		limit = DefaultMaxAnswer
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, ctxError(ctx, fmt.Errorf("reading the grape's answer: %w", err))
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: over %d bytes (HTTP %d)", ErrAnswerTooLarge, limit, resp.StatusCode)
+	}
+	return body, nil
+}
+
+// ctxError makes sure an error caused by the context's end matches ctx.Err() with
+// errors.Is, whatever the HTTP stack made of it.
+func ctxError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %v", cerr, err)
+	}
+	return err
+}
+
+// newRID returns a random UUID (version 4): the original client sent one per request.
+func newRID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}

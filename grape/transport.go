@@ -1,0 +1,58 @@
+package grape
+
+import (
+	"context"
+	"fmt"
+
+	"grenache/bep44"
+)
+
+// Transport carries items to and from the DHT. Its answers are not trusted: callers store
+// with Store and read with Fetch, which check them.
+type Transport interface {
+	// Put stores it, with cas (the seq the stored item must have) when not nil, and
+	// returns the key the grape answered, unchecked.
+	Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Target, error)
+	// Get asks for the item under target, with salt for a salted mutable item, and
+	// returns the answer unverified.
+	Get(ctx context.Context, target bep44.Target, salt []byte) (*Answer, error)
+}
+
+// Answer is what a node answered to a get.
+type Answer struct {
+	Item  bep44.Item // V, K, Seq and Sig as answered; Salt is the salt asked with, never the grape's
+	ID    string     // the answering node's id, hex
+	Token string     // its write token, "" when the grape holds the item itself (null)
+	Raw   []byte     // the grape's answer, compact JSON
+}
+
+// Store puts it and checks that the grape stored it under it.Target(): a grape that
+// answers another key stored something else, or under another key than readers will ask.
+// The error then wraps bep44.ErrTargetMismatch; the answered key is returned either way.
+func Store(ctx context.Context, t Transport, it *bep44.Item, cas *int64) (bep44.Target, error) {
+	got, err := t.Put(ctx, it, cas)
+	if err != nil {
+		return got, err
+	}
+	if want := it.Target(); got != want {
+		return got, fmt.Errorf("%w: the grape stored the item under %s, its target is %s", bep44.ErrTargetMismatch, got, want)
+	}
+	return got, nil
+}
+
+// Fetch gets the item under target and returns it only when it checks out: its limits
+// hold, it is stored under target, and a mutable item's signature verifies with the salt
+// asked for. It is the one way callers read items.
+func Fetch(ctx context.Context, t Transport, target bep44.Target, salt []byte) (*Answer, error) {
+	a, err := t.Get(ctx, target, salt)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, fmt.Errorf("get %s: the transport returned no answer and no error", target)
+	}
+	if err := a.Item.Check(target); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
