@@ -1,0 +1,65 @@
+package applets
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"grenache/grape/grapenet"
+	"grenache/keystore"
+)
+
+// TestIntegration runs testdata/integration/*.txt against two real grapes
+// (scripts/grape.js): GRAPE1_PORT and GRAPE2_PORT are their API ports. Each
+// script has its own HOME and configuration folder, so its own keys; the
+// grapes are shared. If the grapes cannot start, the test fails.
+func TestIntegration(t *testing.T) {
+	net := grapenet.Start(t, 2)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/integration",
+		RequireExplicitExec: true,
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits":   cmdExits,
+			"getfile": cmdGetFile,
+			"oddkey":  cmdOddKey,
+		},
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
+			env.Setenv("GRAPE1_PORT", strconv.Itoa(net.Grapes[0].APIPort))
+			env.Setenv("GRAPE2_PORT", strconv.Itoa(net.Grapes[1].APIPort))
+			env.Setenv("GRENACHE_PORT", strconv.Itoa(net.Grapes[0].APIPort))
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
+			return nil
+		},
+	})
+}
+
+// cmdOddKey writes a key pair to $XDG_CONFIG_HOME/grenache/key whose public
+// key contains a 0x00 byte and ends with 0x0a: the keys that broke the
+// original tool's string handling. The seed is searched deterministically.
+func cmdOddKey(ts *testscript.TestScript, neg bool, args []string) {
+	for i := uint64(0); ; i++ {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], i)
+		seed := sha256.Sum256(n[:])
+		pub := ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey)
+		if pub[31] != 0x0a || !bytes.Contains(pub[:31], []byte{0}) {
+			continue
+		}
+		dir := filepath.Join(ts.Getenv("XDG_CONFIG_HOME"), "grenache")
+		ts.Check(os.MkdirAll(dir, 0o700))
+		pair := &keystore.Pair{Public: pub, Private: seed[:], Kind: keystore.KindSeed, Created: time.Unix(0, 0).UTC()}
+		ts.Check(os.WriteFile(filepath.Join(dir, "key"), keystore.Encode(pair), 0o600))
+		ts.Logf("odd key: public %x", pub)
+		return
+	}
+}
