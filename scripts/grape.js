@@ -14,6 +14,7 @@
 //   node scripts/grape.js --dp UDPPORT --aph HTTPPORT --bn 127.0.0.1:P1,127.0.0.1:P2 [-b 127.0.0.1]
 //     [--dpa MS] [--dht_maxValues N] [--check_maxPayloadSize BYTES]
 // An empty --bn '' starts a grape with no peers at all.
+// With GRAPE_EXIT_WITH_STDIN=1 in the environment it also stops at the end of stdin.
 'use strict'
 
 const crypto = require('node:crypto')
@@ -161,6 +162,14 @@ function shutdown (signal) {
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'))
 process.on('SIGINT', () => shutdown('SIGINT'))
+
+// A parent that may die without stopping us (a Go test binary killed on
+// timeout) holds our stdin open; the end of stdin then means: exit too.
+if (process.env.GRAPE_EXIT_WITH_STDIN === '1') {
+  process.stdin.on('end', () => shutdown('end of stdin'))
+  process.stdin.on('error', () => shutdown('stdin error'))
+  process.stdin.resume()
+}
 
 g.start((err) => {
   if (err) {

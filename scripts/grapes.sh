@@ -9,7 +9,8 @@
 # and on HTTP 127.0.0.1:$GRAPE_API_BASE+i (default 30000+i) for its API, and
 # bootstraps to all the others; grape 2 thus answers on 127.0.0.1:30002, the
 # original command-line client's default. PIDs go to DIR/grape-i.pid, output to
-# DIR/grape-i.log. Only the recorded PIDs are ever signalled.
+# DIR/grape-i.log. Only the recorded PIDs are ever signalled. Env: GRAPE_DHT_BASE,
+# GRAPE_API_BASE (port bases), GRAPE_READY_TIMEOUT (seconds, default 10).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -99,7 +100,7 @@ const hexKey = /^"[0-9a-f]{40}"$/
 
 function post (port, path, body) {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', timeout: 2000 }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', timeout: 5000 }, (res) => {
       let b = ''
       res.setEncoding('utf8')
       res.on('data', (d) => { b += d })
@@ -127,14 +128,20 @@ async function main () {
         process.exit(1)
       }
     }
+    // First every API (hence every DHT socket) is up: an unknown request
+    // type is answered without touching the DHT. Only then put, because a put
+    // that queries a node not yet listening hangs for the DHT query timeout.
     let ok = true
     for (const [, port] of grapes) {
-      const probe = grapes.length > 1
-        ? await post(port, '/put', { rid: 'grapes.sh', data: { v: 'grapes.sh readiness probe' } })
-        : await post(port, '/get', { rid: 'grapes.sh', data: '0000000000000000000000000000000000000000' })
+      const probe = await post(port, '/grapes-ping', { rid: 'grapes.sh', data: null })
       last.set(port, probe)
-      const ready = grapes.length > 1 ? probe !== null && hexKey.test(probe) : probe !== null
-      if (!ready) { ok = false; break }
+      if (probe === null) { ok = false; break }
+    }
+    for (const [, port] of grapes) {
+      if (!ok || grapes.length === 1) break
+      const probe = await post(port, '/put', { rid: 'grapes.sh', data: { v: 'grapes.sh readiness probe' } })
+      last.set(port, probe)
+      ok = probe !== null && hexKey.test(probe)
     }
     if (ok) return
     if (Date.now() > deadline) {

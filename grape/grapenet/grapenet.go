@@ -1,0 +1,387 @@
+// Package grapenet starts real local grapes for tests.
+//
+// Each grape is `node <repo>/scripts/grape.js` (a grenache-grape 1.0.0 node
+// that also verifies mutable items) listening on 127.0.0.1 only, on ports
+// chosen free at start, bootstrapping to every other grape of the same Net
+// and to nothing else. Tests need the npm packages installed once:
+// `make grapes` or `npm ci --prefix scripts --no-audit --no-fund`.
+//
+// Failing to start is a test failure, never a skip: a test that asks for
+// grapes is meant to run against them.
+package grapenet
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	host = "127.0.0.1"
+	// readyTimeout bounds the wait for a started network to answer puts.
+	readyTimeout = 15 * time.Second
+	// stopTimeout bounds the wait for a grape to exit after SIGTERM
+	// before it gets SIGKILL.
+	stopTimeout = 5 * time.Second
+	// startAttempts covers the race between closing a probed free port
+	// and the grape binding it.
+	startAttempts = 3
+)
+
+// Net is a running network of grapes.
+type Net struct {
+	Grapes []*Grape
+
+	root string // repository root, holding scripts/grape.js
+	node string // path of the node executable
+	dir  string // logs
+}
+
+// Grape is one grape of a Net.
+type Grape struct {
+	DHTPort, APIPort int
+
+	n    *Net
+	idx  int
+	log  string
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd has been waited for
+	// stdin is the write end of the grape's stdin; the grape exits when
+	// it closes, which the OS does for us if the test binary dies.
+	stdin io.WriteCloser
+}
+
+// Addr returns the host and port of the grape's HTTP API.
+func (g *Grape) Addr() (host string, port int) {
+	return "127.0.0.1", g.APIPort
+}
+
+// URL returns the base URL of the grape's HTTP API, without a trailing slash.
+func (g *Grape) URL() string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(g.APIPort))
+}
+
+// Start starts n grapes, each bootstrapping to all the others, waits until
+// they are connected and registers their stop with tb.Cleanup. It calls
+// tb.Fatalf, with the grapes' logs, on any failure.
+func Start(tb testing.TB, n int) *Net {
+	tb.Helper()
+	if n < 1 {
+		tb.Fatalf("grapenet: need at least one grape, got %d", n)
+	}
+	root, err := repoRoot()
+	if err != nil {
+		tb.Fatalf("grapenet: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "scripts", "node_modules", "grenache-grape")); err != nil {
+		tb.Fatalf("grapenet: grenache-grape is not installed under %s\nhint: run `make grapes` or `npm ci --prefix scripts --no-audit --no-fund` in %s",
+			filepath.Join(root, "scripts", "node_modules"), root)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		tb.Fatalf("grapenet: node (Node.js) not found in PATH: %v", err)
+	}
+	nw := &Net{root: root, node: node, dir: tb.TempDir()}
+	tb.Cleanup(func() { nw.Stop(tb) })
+
+	for attempt := 1; ; attempt++ {
+		if err := nw.pickPorts(n); err != nil {
+			tb.Fatalf("grapenet: choosing ports: %v", err)
+		}
+		err := nw.startAll()
+		if err == nil {
+			err = nw.waitReady()
+		}
+		if err == nil {
+			return nw
+		}
+		logs := nw.logs()
+		nw.Stop(tb)
+		if attempt < startAttempts && strings.Contains(logs, "EADDRINUSE") {
+			tb.Logf("grapenet: a port was taken meanwhile, retrying with new ports: %v", err)
+			continue
+		}
+		tb.Fatalf("grapenet: starting %d grapes: %v\n%s", n, err, logs)
+	}
+}
+
+// Stop stops every grape still running: SIGTERM, then SIGKILL after a bound.
+// It is safe to call more than once.
+func (n *Net) Stop(tb testing.TB) {
+	tb.Helper()
+	for _, g := range n.Grapes {
+		if err := g.stop(); err != nil {
+			tb.Errorf("grapenet: %v", err)
+		}
+	}
+}
+
+// Restart stops all grapes and starts them again on the same ports, then
+// waits until they are connected. Restarting only some grapes of a network
+// leaves the others holding stale write tokens for minutes, so fault tests
+// restart them all.
+func (n *Net) Restart(tb testing.TB) {
+	tb.Helper()
+	n.Stop(tb)
+	err := n.startAll()
+	if err == nil {
+		err = n.waitReady()
+	}
+	if err != nil {
+		logs := n.logs()
+		n.Stop(tb)
+		tb.Fatalf("grapenet: restarting %d grapes: %v\n%s", len(n.Grapes), err, logs)
+	}
+}
+
+// Kill sends SIGKILL to the grape and waits for it to exit.
+func (g *Grape) Kill(tb testing.TB) {
+	tb.Helper()
+	if g.cmd == nil || g.exited() {
+		return
+	}
+	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil && !g.exited() {
+		tb.Fatalf("grapenet: killing grape %d (pid %d): %v", g.idx, g.cmd.Process.Pid, err)
+	}
+	<-g.done
+	g.stdin.Close()
+}
+
+// pickPorts chooses a free TCP port (API) and a free UDP port (DHT) per
+// grape by binding port 0 on loopback; all are held until every one is
+// chosen so that no two grapes get the same port.
+func (n *Net) pickPorts(count int) error {
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	n.Grapes = make([]*Grape, count)
+	for i := range n.Grapes {
+		l, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			return err
+		}
+		closers = append(closers, l)
+		pc, err := net.ListenPacket("udp", host+":0")
+		if err != nil {
+			return err
+		}
+		closers = append(closers, pc)
+		n.Grapes[i] = &Grape{
+			n:       n,
+			idx:     i,
+			APIPort: l.Addr().(*net.TCPAddr).Port,
+			DHTPort: pc.LocalAddr().(*net.UDPAddr).Port,
+			log:     filepath.Join(n.dir, fmt.Sprintf("grape-%d.log", i)),
+		}
+	}
+	return nil
+}
+
+func (n *Net) startAll() error {
+	for _, g := range n.Grapes {
+		if err := g.start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *Grape) start() error {
+	var peers []string
+	for _, o := range g.n.Grapes {
+		if o != g {
+			peers = append(peers, net.JoinHostPort(host, strconv.Itoa(o.DHTPort)))
+		}
+	}
+	// Appending keeps the logs of earlier runs across Restart.
+	logf, err := os.OpenFile(g.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "--- grapenet: starting grape %d: dht udp %d, api tcp %d, bootstrap %v\n", g.idx, g.DHTPort, g.APIPort, peers)
+
+	cmd := exec.Command(g.n.node, filepath.Join(g.n.root, "scripts", "grape.js"),
+		"-b", host,
+		"--dp", strconv.Itoa(g.DHTPort),
+		"--aph", strconv.Itoa(g.APIPort),
+		"--bn", strings.Join(peers, ","))
+	cmd.Dir = g.n.root
+	cmd.Env = append(os.Environ(), "GRAPE_EXIT_WITH_STDIN=1")
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		stdin.Close()
+		return fmt.Errorf("grape %d: %w", g.idx, err)
+	}
+	g.cmd, g.stdin, g.done = cmd, stdin, make(chan struct{})
+	go func(done chan struct{}) {
+		cmd.Wait()
+		close(done)
+	}(g.done)
+	return nil
+}
+
+func (g *Grape) exited() bool {
+	select {
+	case <-g.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (g *Grape) stop() error {
+	if g.cmd == nil || g.exited() {
+		return nil
+	}
+	defer g.stdin.Close()
+	pid := g.cmd.Process.Pid
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil && !g.exited() {
+		return fmt.Errorf("stopping grape %d (pid %d): %w", g.idx, pid, err)
+	}
+	select {
+	case <-g.done:
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil && !g.exited() {
+		return fmt.Errorf("killing grape %d (pid %d): %w", g.idx, pid, err)
+	}
+	<-g.done
+	return fmt.Errorf("grape %d (pid %d) ignored SIGTERM for %v and was killed", g.idx, pid, stopTimeout)
+}
+
+var hexKey = regexp.MustCompile(`^"[0-9a-f]{40}"$`)
+
+// waitReady waits until every grape's API answers and then, with more than
+// one grape, until an immutable put through every grape stores the item on
+// another node (an unconnected grape answers "No nodes to query"). The puts
+// wait for every API, hence every DHT socket, to be up: a put that queries a
+// node not yet listening hangs for the DHT's query timeout.
+func (n *Net) waitReady() error {
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	// An unknown request type is answered "ERR_REQ_NOTFOUND" without
+	// touching the DHT.
+	ping := []byte(`{"rid":"grapenet","data":null}`)
+	probe := []byte(`{"rid":"grapenet","data":{"v":"grapenet readiness probe"}}`)
+
+	deadline := time.Now().Add(readyTimeout)
+	last := make([]string, len(n.Grapes))
+	for {
+		for _, g := range n.Grapes {
+			if g.exited() {
+				return fmt.Errorf("grape %d (pid %d) exited: %v", g.idx, g.cmd.Process.Pid, g.cmd.ProcessState)
+			}
+		}
+		ready := true
+		for i, g := range n.Grapes {
+			body, err := post(client, g.URL()+"/grapenet-ping", ping)
+			if err != nil {
+				last[i], ready = err.Error(), false
+				break
+			}
+			last[i] = string(body)
+		}
+		for i, g := range n.Grapes {
+			if !ready || len(n.Grapes) == 1 {
+				break
+			}
+			body, err := post(client, g.URL()+"/put", probe)
+			if err != nil {
+				last[i], ready = err.Error(), false
+				break
+			}
+			last[i] = string(body)
+			ready = hexKey.Match(body)
+		}
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			fmt.Fprintf(&b, "not ready after %v", readyTimeout)
+			for i, g := range n.Grapes {
+				if last[i] != "" {
+					fmt.Fprintf(&b, "; grape %d (%s) last answered %s", i, g.URL(), last[i])
+				}
+			}
+			return errors.New(b.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func post(client *http.Client, url string, body []byte) ([]byte, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d: %q", url, resp.StatusCode, b)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("%s: not JSON: %q", url, b)
+	}
+	return b, nil
+}
+
+// logs returns the output of every grape, for failure messages.
+func (n *Net) logs() string {
+	var b strings.Builder
+	for _, g := range n.Grapes {
+		data, err := os.ReadFile(g.log)
+		if err != nil {
+			fmt.Fprintf(&b, "----- grape %d log: %v\n", g.idx, err)
+			continue
+		}
+		fmt.Fprintf(&b, "----- grape %d log (%s):\n%s", g.idx, g.log, data)
+	}
+	return b.String()
+}
+
+// repoRoot walks up from the working directory (a package directory under
+// `go test`) to the directory holding go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod found above the working directory; cannot find scripts/grape.js")
+		}
+		dir = parent
+	}
+}
