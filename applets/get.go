@@ -15,32 +15,41 @@ import (
 var getApplet = &applet{
 	name:      "get",
 	usage:     "fetch an item by its hash, verify it, and print it",
-	argsUsage: "HASH",
+	argsUsage: "HASH | --batch",
 	about: "Fetches the item stored under HASH (40 hex digits) and prints its value, once it has\n" +
 		"checked it: an immutable value must hash to HASH; a mutable item must be signed by the\n" +
 		"key it carries, and that key and the salt must hash to HASH. An answer that fails is an\n" +
 		"error and nothing is printed. A salted mutable item is found only with its --salt.\n" +
-		"Of -v, -i, -w and -r, the last one given wins.",
+		"Of -v, -i, -w and -r, the last one given wins.\n\n" +
+		"With --batch, each line of standard input is a hash, or a JSON object {\"hash\": H, \"salt\": S};\n" +
+		"each gets one JSON line on standard output, in input order: {\"hash\", \"v\", and for mutable\n" +
+		"items \"k\", \"seq\"} or {\"hash\", \"error\", \"exit\"}; the exit code is the highest of the items'.",
 	flags: func() []cli.Flag {
-		return append(grapeFlags(),
+		return append(append(grapeFlags(),
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "the `SALT` the mutable item was stored with"},
 			&cli.BoolFlag{Name: "value", Aliases: []string{"v"}, Usage: "print the value (the default)"},
 			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
 			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (empty when the grape holds the item itself)"},
 			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's whole answer as compact JSON"},
-		)
+		), batchFlags()...)
 	},
 	run: runGet,
 }
 
 func runGet(r *runCtx) error {
+	if r.Bool(flagBatch) {
+		salt, err := r.saltOption()
+		if err != nil {
+			return err
+		}
+		return r.getBatch(salt)
+	}
 	if r.NArg() != 1 {
 		return usagef("give exactly one HASH (got %d operands)", r.NArg())
 	}
-	target, err := bep44.ParseTarget(r.Args().First())
+	target, err := parseHash(r.Args().First())
 	if err != nil {
-		why := strings.TrimPrefix(err.Error(), bep44.ErrTargetSyntax.Error()+": ")
-		return usagef("%q is not a hash: %s", r.Args().First(), why)
+		return err
 	}
 	salt, err := r.saltOption()
 	if err != nil {
@@ -84,4 +93,14 @@ func (r *runCtx) getError(d *dial, target bep44.Target, salt []byte, err error) 
 		return withHints(err, saltHint)
 	}
 	return d.explain(err)
+}
+
+// parseHash reads a hash given by the user: 40 hex digits, in either case.
+func parseHash(s string) (bep44.Target, error) {
+	t, err := bep44.ParseTarget(s)
+	if err != nil {
+		why := strings.TrimPrefix(err.Error(), bep44.ErrTargetSyntax.Error()+": ")
+		return t, usagef("%q is not a hash: %s", s, why)
+	}
+	return t, nil
 }

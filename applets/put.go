@@ -18,45 +18,108 @@ import (
 var putApplet = &applet{
 	name:      "put",
 	usage:     "store a value in the DHT and print its hash",
-	argsUsage: "VALUE... | -",
+	argsUsage: "VALUE... | - | --batch",
 	about: "Stores VALUE (the operands joined by single spaces, or standard input byte for byte\n" +
 		"when the only operand is -) and prints the 40-hex hash to read it back with.\n" +
 		"An immutable item's hash is the SHA-1 of its value. A mutable item (--mutable) is signed\n" +
 		"with your key pair and its hash depends only on your public key and the salt, so a\n" +
 		"new value under the same key and salt replaces the old one for its readers.\n" +
-		"A value is at most 996 bytes; a salt 1 to 64 bytes.",
+		"A value is at most 996 bytes; a salt 1 to 64 bytes.\n\n" +
+		"With --batch, each line of standard input is one item, as JSON: a string (the value)\n" +
+		"or an object {\"v\": VALUE, \"salt\": SALT, \"seq\": N, \"cas\": N}; fields left out take\n" +
+		"the options' values. Each item gets one JSON line on standard output, in input order:\n" +
+		"{\"hash\": ...} or {\"error\": ..., \"exit\": CODE}; the exit code is the highest of the items'.",
 	flags: func() []cli.Flag {
-		return append(grapeFlags(),
+		return append(append(grapeFlags(),
 			&cli.BoolFlag{Name: "mutable", Aliases: []string{"m"}, Usage: "store a mutable item signed with your key pair"},
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "store the mutable item under `SALT` (1 to 64 bytes)"},
 			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds)"},
 			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "store only if the stored item's sequence number is `N` (compare and swap)"},
-		)
+		), batchFlags()...)
 	},
 	run: runPut,
 }
 
+// putSpec is what to store, before it is signed.
+type putSpec struct {
+	v       []byte
+	mutable bool
+	salt    []byte // nil: no salt
+	seq     *int64 // nil: the clock's
+	cas     *int64
+}
+
 func runPut(r *runCtx) error {
-	v, err := readValue(r)
+	spec, err := r.putOptions()
 	if err != nil {
+		return err
+	}
+	if r.Bool(flagBatch) {
+		return r.putBatch(spec)
+	}
+	if spec.v, err = readValue(r); err != nil {
 		return err
 	}
 	d, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
-	it, cas, err := r.buildItem(v, time.Now)
+	var signer bep44.Signer
+	if spec.mutable {
+		if signer, err = r.signer(); err != nil {
+			return err
+		}
+	}
+	it, err := spec.item(signer, newClock(time.Now))
 	if err != nil {
 		return err
 	}
 	ctx, cancel := d.context(context.Background())
 	defer cancel()
-	target, err := grape.Store(ctx, d.transport, it, cas)
+	target, err := grape.Store(ctx, d.transport, it, spec.cas)
 	if err != nil {
 		return d.explain(err)
 	}
 	fmt.Fprintln(r.stdout, target)
 	return nil
+}
+
+// putOptions reads -m, -s, -n and -c: the defaults of every item to store.
+func (r *runCtx) putOptions() (putSpec, error) {
+	spec := putSpec{mutable: r.Bool("mutable")}
+	if !spec.mutable {
+		for _, name := range []string{"salt", "number", "cas"} {
+			if r.IsSet(name) {
+				return spec, usagef("--%s applies to mutable items only: add --mutable", name)
+			}
+		}
+		return spec, nil
+	}
+	var err error
+	if r.IsSet("salt") {
+		if spec.salt, err = checkSalt(r.String("salt")); err != nil {
+			return spec, err
+		}
+	}
+	if r.IsSet("number") {
+		if spec.seq, err = numberPtr("sequence number", r.String("number")); err != nil {
+			return spec, err
+		}
+	}
+	if r.IsSet("cas") {
+		if spec.cas, err = numberPtr("--cas", r.String("cas")); err != nil {
+			return spec, err
+		}
+	}
+	return spec, nil
+}
+
+func numberPtr(what, s string) (*int64, error) {
+	n, err := parseNumber(what, s)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 // readValue gets the value from the operands, or from standard input for a lone "-".
@@ -77,26 +140,28 @@ func readValue(r *runCtx) ([]byte, error) {
 	default:
 		v = []byte(strings.Join(args, " "))
 	}
-	if len(v) == 0 {
-		return nil, usagef("the value is empty: a grape refuses to store an empty string")
-	}
-	if err := bep44.CheckValue(v); err != nil {
-		return nil, usagef("%v", err)
-	}
-	if err := grape.CheckValue(v); err != nil {
-		return nil, usagef("%v", err)
-	}
-	return v, nil
+	return v, checkValue(v)
 }
 
-// saltOption reads --salt: absent is nil; given, it must be 1..64 bytes the grape carries intact.
-func (r *runCtx) saltOption() ([]byte, error) {
-	if !r.IsSet("salt") {
-		return nil, nil
+// checkValue refuses, before anything is sent, a value the grape would refuse or change.
+func checkValue(v []byte) error {
+	if len(v) == 0 {
+		return usagef("the value is empty: a grape refuses to store an empty string")
 	}
-	salt := []byte(r.String("salt"))
+	if err := bep44.CheckValue(v); err != nil {
+		return usagef("%v", err)
+	}
+	if err := grape.CheckValue(v); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// checkSalt accepts 1..64 bytes that the grape carries intact.
+func checkSalt(s string) ([]byte, error) {
+	salt := []byte(s)
 	if len(salt) == 0 {
-		return nil, usagef("the salt is empty: give 1 to 64 bytes, or no --salt at all")
+		return nil, usagef("the salt is empty: give 1 to 64 bytes, or no salt at all")
 	}
 	if err := bep44.CheckSalt(salt); err != nil {
 		return nil, usagef("%v", err)
@@ -107,47 +172,52 @@ func (r *runCtx) saltOption() ([]byte, error) {
 	return salt, nil
 }
 
-// buildItem makes the item to store from the options: immutable, or mutable and signed.
-func (r *runCtx) buildItem(v []byte, now func() time.Time) (*bep44.Item, *int64, error) {
-	if !r.Bool("mutable") {
-		for _, name := range []string{"salt", "number", "cas"} {
-			if r.IsSet(name) {
-				return nil, nil, usagef("--%s applies to mutable items only: add --mutable", name)
-			}
-		}
-		it, err := bep44.NewImmutable(v)
+// saltOption reads --salt: absent is nil.
+func (r *runCtx) saltOption() ([]byte, error) {
+	if !r.IsSet("salt") {
+		return nil, nil
+	}
+	return checkSalt(r.String("salt"))
+}
+
+// clock gives default sequence numbers: the time in microseconds, as the
+// original tool did, but never the same number twice in one run.
+type clock struct {
+	now  func() time.Time
+	last int64
+}
+
+func newClock(now func() time.Time) *clock { return &clock{now: now} }
+
+func (c *clock) next() int64 {
+	n := c.now().UnixMicro()
+	if n <= c.last {
+		n = c.last + 1
+	}
+	c.last = n
+	return n
+}
+
+// item builds the item to store: immutable, or mutable and signed by signer.
+func (p *putSpec) item(signer bep44.Signer, c *clock) (*bep44.Item, error) {
+	if !p.mutable {
+		it, err := bep44.NewImmutable(p.v)
 		if err != nil {
-			return nil, nil, usagef("%v", err)
+			return nil, usagef("%v", err)
 		}
-		return it, nil, nil
+		return it, nil
 	}
-	salt, err := r.saltOption()
+	seq := int64(0)
+	if p.seq != nil {
+		seq = *p.seq
+	} else {
+		seq = c.next()
+	}
+	it, err := bep44.NewMutable(signer, p.salt, seq, p.v)
 	if err != nil {
-		return nil, nil, err
+		return nil, usagef("%v", err)
 	}
-	seq := now().UnixMicro()
-	if r.IsSet("number") {
-		if seq, err = parseNumber("sequence number", r.String("number")); err != nil {
-			return nil, nil, err
-		}
-	}
-	var cas *int64
-	if r.IsSet("cas") {
-		n, err := parseNumber("--cas", r.String("cas"))
-		if err != nil {
-			return nil, nil, err
-		}
-		cas = &n
-	}
-	signer, err := r.signer()
-	if err != nil {
-		return nil, nil, err
-	}
-	it, err := bep44.NewMutable(signer, salt, seq, v)
-	if err != nil {
-		return nil, nil, usagef("%v", err)
-	}
-	return it, cas, nil
+	return it, nil
 }
 
 // signer loads the user's key pair: grenache's own, else the original tool's.
