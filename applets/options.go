@@ -72,21 +72,27 @@ func (r *runCtx) hintf(format string, args ...any) {
 // main runs the applet with its arguments (without the program name).
 func (a *applet) main(prog string, args []string, s *streams) int {
 	flags := append(a.flags(), versionFlag())
+	for _, f := range flags {
+		if b, ok := f.(*cli.BoolFlag); ok {
+			b.DisableDefaultText = true // "(default: false)" says nothing
+		}
+	}
 	normalized, order, err := normalizeArgs(args, flags)
 	if err != nil {
 		return report(prog, s.stderr, err)
 	}
 	app := &cli.App{
-		Name:            prog,
-		Usage:           a.usage,
-		UsageText:       prog + " [OPTION]... " + a.argsUsage,
-		Description:     a.about,
-		Flags:           flags,
-		HideVersion:     true,
-		HideHelpCommand: true,
-		Writer:          s.stdout,
-		ErrWriter:       s.stderr,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		CustomAppHelpTemplate: helpTemplate,
+		Name:                  prog,
+		Usage:                 a.usage,
+		UsageText:             prog + " [OPTION]... " + a.argsUsage,
+		Description:           a.about,
+		Flags:                 flags,
+		HideVersion:           true,
+		HideHelpCommand:       true,
+		Writer:                s.stdout,
+		ErrWriter:             s.stderr,
+		ExitErrHandler:        func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return withCode(ExitUsage, err, fmt.Sprintf("'%s --help' lists the options", prog))
 		},
@@ -100,6 +106,21 @@ func (a *applet) main(prog string, args []string, s *streams) int {
 	}
 	return report(prog, s.stderr, app.Run(append([]string{prog}, normalized...)))
 }
+
+// helpTemplate is --help for every applet: usage, description, options, exit codes.
+const helpTemplate = `usage: {{.UsageText}}
+
+{{.Usage}}.
+{{if .Description}}
+{{.Description}}
+{{end}}
+options:{{range .VisibleFlags}}
+   {{.}}{{end}}
+
+exit codes: 0 success, 1 failure (grape unreachable or error), 2 invalid usage or input,
+3 not found, 4 verification failed (nothing printed), 5 conflict (CAS mismatch or
+sequence number not newer: read again and retry).
+`
 
 // normalizeArgs rewrites a getopt-style command line into one that Go's flag
 // package parses the same way: options may follow operands, short options
