@@ -16,8 +16,8 @@ import (
 
 // decodeAnswer reads a get answer strictly, walking its tokens: a JSON object, no key
 // twice (a relay could otherwise show one value and have another verified), v a string,
-// k and sig hex of the right lengths, seq an integer that fits int64, id a string, token a
-// string or null, and salt, when present, the salt asked with. k, sig and seq come
+// k and sig hex of the right lengths, seq an integer that fits int64, id hex, token hex
+// or null, and salt, when present, the salt asked with. k, sig and seq come
 // together or not at all. Unknown keys are tolerated; nothing may follow the object.
 // Failures are *ProtocolError saying what was wrong.
 func decodeAnswer(body, salt []byte) (*Answer, error) {
@@ -85,6 +85,9 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 			if a.ID, err = stringField(dec, key); err != nil {
 				return nil, err
 			}
+			if err := checkNodeHex(key, a.ID); err != nil {
+				return nil, err
+			}
 		case "token":
 			tok, err := dec.Token()
 			if err != nil {
@@ -93,6 +96,9 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 			switch tok := tok.(type) {
 			case nil:
 			case string:
+				if err := checkNodeHex(key, tok); err != nil {
+					return nil, err
+				}
 				a.Token = tok
 			default:
 				return nil, fmt.Errorf("token is %s, want a string or null", kind(tok))
@@ -170,6 +176,25 @@ func hexField(dec *json.Decoder, key string, size int) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not hex", key)
 	}
 	return b, nil
+}
+
+// maxNodeHex bounds id and token, in hex digits. Grapes send 40 (20-byte node ids and
+// SHA-1 tokens); the bound leaves room for other DHT nodes while keeping them short.
+const maxNodeHex = 128
+
+// checkNodeHex refuses an id or token that is not hex. Nothing signs them, so they cannot
+// be verified, yet get -i and -w print them: keeping them to hex digits means a grape
+// cannot use them to write arbitrary text, or terminal escapes, to the user's screen.
+func checkNodeHex(key, s string) error {
+	if len(s) > maxNodeHex {
+		return fmt.Errorf("%s is %d characters, want at most %d hex digits", key, len(s), maxNodeHex)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return fmt.Errorf("%s is not hex", key)
+		}
+	}
+	return nil
 }
 
 func intField(dec *json.Decoder, key string) (int64, error) {
