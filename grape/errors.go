@@ -35,12 +35,24 @@ type GrapeError struct {
 
 func (e *GrapeError) Error() string {
 	// The message is shown as the grape wrote it, unless it holds bytes a terminal would
-	// interpret: a hostile grape should not be able to drive the user's terminal.
-	if isPrintable(e.Message) {
-		return "the grape answered: " + e.Message
+	// interpret: a hostile grape should not be able to drive the user's terminal. A long
+	// one is cut: grape messages are a few words, and an answer may be up to MaxAnswer.
+	msg, more := e.Message, ""
+	if len(msg) > grapeMessageMax {
+		cut := grapeMessageMax
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg, more = msg[:cut], fmt.Sprintf("... (%d bytes)", len(e.Message))
 	}
-	return fmt.Sprintf("the grape answered: %q", e.Message)
+	if isPrintable(msg) {
+		return "the grape answered: " + msg + more
+	}
+	return fmt.Sprintf("the grape answered: %q%s", msg, more)
 }
+
+// grapeMessageMax bounds what GrapeError.Error shows of the message, in bytes.
+const grapeMessageMax = 200
 
 // ProtocolError is an answer that is none of the shapes a grape gives: an unexpected HTTP
 // status, a body that is not the JSON expected, a malformed field.

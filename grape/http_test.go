@@ -474,6 +474,10 @@ func TestErrors(t *testing.T) {
 	}{
 		{&GrapeError{"All queries failed"}, "the grape answered: All queries failed"},
 		{&GrapeError{"a\x1b[2Jb"}, `the grape answered: "a\x1b[2Jb"`},
+		{&GrapeError{strings.Repeat("x", 200)}, "the grape answered: " + strings.Repeat("x", 200)},
+		{&GrapeError{strings.Repeat("x", 201)}, "the grape answered: " + strings.Repeat("x", 200) + "... (201 bytes)"},
+		{&GrapeError{"x" + strings.Repeat("é", 100)}, "the grape answered: x" + strings.Repeat("é", 99) + "... (201 bytes)"},
+		{&GrapeError{strings.Repeat("\x1b", 300)}, `the grape answered: "` + strings.Repeat(`\x1b`, 200) + `"... (300 bytes)`},
 		{&ProtocolError{Status: 413, Reason: "unexpected HTTP status", Body: "ERR_GRAPE_PAYLOAD_SIZE"}, `unexpected answer from the grape (HTTP 413): unexpected HTTP status: "ERR_GRAPE_PAYLOAD_SIZE"`},
 		{&ProtocolError{Status: 404, Reason: "unexpected HTTP status"}, `unexpected answer from the grape (HTTP 404): unexpected HTTP status`},
 	}
