@@ -15,12 +15,12 @@ var (
 	// gives the same answer for a target it could not parse).
 	ErrNotFound = errors.New("not found")
 
-	// ErrCASMismatch is a put answered with HTTP 301: the stored item's seq is not the cas
-	// given. It wraps bep44.ErrCASMismatch, so either sentinel matches with errors.Is.
+	// ErrCASMismatch is a put with cas answered with HTTP 301: the stored item's seq is not
+	// the cas given. It wraps bep44.ErrCASMismatch, so either sentinel matches with errors.Is.
 	ErrCASMismatch = fmt.Errorf("the grape answered 301: %w: the stored sequence number is not the cas given; re-read the item and try again", bep44.ErrCASMismatch)
 
-	// ErrSeqNotNewer is a put answered with HTTP 302: a node holds the item with a seq at
-	// least as high. It wraps bep44.ErrSeqTooLow.
+	// ErrSeqNotNewer is a mutable put answered with HTTP 302: a node holds the item with a
+	// seq at least as high. It wraps bep44.ErrSeqTooLow.
 	ErrSeqNotNewer = fmt.Errorf("the grape answered 302: %w: a node holds this item with an equal or higher sequence number", bep44.ErrSeqTooLow)
 
 	// ErrAnswerTooLarge is an answer over HTTP.MaxAnswer bytes; reading stops there.

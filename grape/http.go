@@ -117,10 +117,13 @@ func (h *HTTP) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 		return zero, err
 	}
 	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusMovedPermanently: // DHT code 301; the body and any Location do not matter
+	// DHT codes 301 and 302; the body and any Location do not matter. A grape sends 301
+	// only for a put with cas and 302 only for a mutable put: either status for another
+	// put is no conflict, and saying so would send the user after a writer that is not.
+	switch {
+	case resp.StatusCode == http.StatusMovedPermanently && cas != nil:
 		return zero, ErrCASMismatch
-	case http.StatusFound: // DHT code 302
+	case resp.StatusCode == http.StatusFound && it.Mutable():
 		return zero, ErrSeqNotNewer
 	}
 	body, err := h.read(ctx, resp)

@@ -63,9 +63,9 @@ func TestPutAnswers(t *testing.T) {
 		{"grape error", reply(200, `"All queries failed"`), outcome{Kind: "grape", Text: "All queries failed"}},
 		{"upper-case key is no key", reply(200, `"`+strings.ToUpper(helloKey)+`"`), outcome{Kind: "grape", Text: strings.ToUpper(helloKey)}},
 		{"39 hex digits", reply(200, `"`+helloKey[1:]+`"`), outcome{Kind: "grape", Text: helloKey[1:]}},
-		{"301", reply(301, `"301 CAS mismatch, re-read and try again"`), outcome{Kind: "cas"}},
-		{"301, any body", reply(301, `<html>moved</html>`), outcome{Kind: "cas"}},
-		{"302", reply(302, `"302 sequence number less than current"`), outcome{Kind: "seq"}},
+		// No cas and immutable: a grape never answers 301 or 302 (see TestPutConflicts).
+		{"301 without cas", reply(301, `"301 CAS mismatch, re-read and try again"`), outcome{Kind: "protocol", Status: 301, Text: "unexpected HTTP status", Body: `"301 CAS mismatch, re-read and try again"`}},
+		{"302 to an immutable put", reply(302, `"302 sequence number less than current"`), outcome{Kind: "protocol", Status: 302, Text: "unexpected HTTP status", Body: `"302 sequence number less than current"`}},
 		{"413", reply(413, "ERR_GRAPE_PAYLOAD_SIZE"), outcome{Kind: "protocol", Status: 413, Text: "unexpected HTTP status", Body: "ERR_GRAPE_PAYLOAD_SIZE"}},
 		{"500", reply(500, "ERR_GRAPE_PAYLOAD_INVALID"), outcome{Kind: "protocol", Status: 500, Text: "unexpected HTTP status", Body: "ERR_GRAPE_PAYLOAD_INVALID"}},
 		{"404 empty", reply(404, ""), outcome{Kind: "protocol", Status: 404, Text: "unexpected HTTP status"}},
@@ -86,6 +86,39 @@ func TestPutAnswers(t *testing.T) {
 				t.Errorf("Put returned key %s with error %v", key, err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Put outcome mismatch (-want +got):\n%s\nerror: %v", diff, err)
+			}
+		})
+	}
+}
+
+// TestPutConflicts: 301 is a CAS mismatch for a put with cas, 302 a seq not newer for a
+// mutable put, whatever the body; otherwise the grape would never send them.
+func TestPutConflicts(t *testing.T) {
+	mut := mutableItem(t, "", 8, "hello")
+	imm := &bep44.Item{V: []byte("hello world")}
+	cas := int64(7)
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		it     *bep44.Item
+		cas    *int64
+		want   outcome
+	}{
+		{"301 with cas", 301, `"301 CAS mismatch, re-read and try again"`, mut, &cas, outcome{Kind: "cas"}},
+		{"301 with cas, any body", 301, `<html>moved</html>`, mut, &cas, outcome{Kind: "cas"}},
+		{"301 without cas", 301, `"301 CAS mismatch, re-read and try again"`, mut, nil, outcome{Kind: "protocol", Status: 301, Text: "unexpected HTTP status", Body: `"301 CAS mismatch, re-read and try again"`}},
+		{"301 to an immutable put", 301, ``, imm, nil, outcome{Kind: "protocol", Status: 301, Text: "unexpected HTTP status"}},
+		{"302 mutable", 302, `"302 sequence number less than current"`, mut, nil, outcome{Kind: "seq"}},
+		{"302 mutable with cas", 302, ``, mut, &cas, outcome{Kind: "seq"}},
+		{"302 immutable", 302, `"302 sequence number less than current"`, imm, nil, outcome{Kind: "protocol", Status: 302, Text: "unexpected HTTP status", Body: `"302 sequence number less than current"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := stubGrape(t, reply(tt.status, tt.body))
+			_, err := h.Put(testCtx(t), tt.it, tt.cas)
+			if diff := cmp.Diff(tt.want, outcomeOf("", err)); diff != "" {
 				t.Errorf("Put outcome mismatch (-want +got):\n%s\nerror: %v", diff, err)
 			}
 		})
@@ -456,7 +489,8 @@ func TestNewHTTP(t *testing.T) {
 	var p int
 	fmt.Sscan(port, &p)
 	h := NewHTTP(host, p, false, time.Second, "grenache/1")
-	if _, err := h.Put(testCtx(t), &bep44.Item{V: []byte("x")}, nil); !errors.Is(err, ErrCASMismatch) {
+	cas := int64(1)
+	if _, err := h.Put(testCtx(t), mutableItem(t, "", 2, "x"), &cas); !errors.Is(err, ErrCASMismatch) {
 		t.Errorf("Put through NewHTTP's client: error %v, want ErrCASMismatch", err)
 	}
 }
