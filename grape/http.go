@@ -133,14 +133,14 @@ func (h *HTTP) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 	if resp.StatusCode != http.StatusOK {
 		return zero, &ProtocolError{Status: resp.StatusCode, Reason: "unexpected HTTP status", Body: excerpt(body)}
 	}
-	var s string
-	if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil {
+	var s *string // a pointer, since json.Unmarshal takes null for an empty string
+	if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil || s == nil {
 		return zero, &ProtocolError{Status: resp.StatusCode, Reason: "a put answer must be a JSON string", Body: excerpt(body)}
 	}
-	if !isKey(s) {
-		return zero, &GrapeError{Message: s}
+	if !isKey(*s) {
+		return zero, &GrapeError{Message: *s}
 	}
-	t, err := bep44.ParseTarget(s)
+	t, err := bep44.ParseTarget(*s)
 	if err != nil { // cannot happen after isKey, but a wrong key must never pass silently
 		return zero, &ProtocolError{Status: resp.StatusCode, Reason: err.Error(), Body: excerpt(body)}
 	}

@@ -74,6 +74,8 @@ func TestPutAnswers(t *testing.T) {
 		{"empty", reply(200, ""), outcome{Kind: "protocol", Status: 200, Text: notString}},
 		{"object", reply(200, `{"v":"x"}`), outcome{Kind: "protocol", Status: 200, Text: notString, Body: `{"v":"x"}`}},
 		{"number", reply(200, `1`), outcome{Kind: "protocol", Status: 200, Text: notString, Body: "1"}},
+		{"null", reply(200, `null`), outcome{Kind: "protocol", Status: 200, Text: notString, Body: "null"}},
+		{"null, blanks around", reply(200, " null\n"), outcome{Kind: "protocol", Status: 200, Text: notString, Body: "null"}},
 		{"trailing garbage", reply(200, `"`+helloKey+`"x`), outcome{Kind: "protocol", Status: 200, Text: notString, Body: `"` + helloKey + `"x`}},
 		{"two strings", reply(200, `"`+helloKey+`""`), outcome{Kind: "protocol", Status: 200, Text: notString, Body: `"` + helloKey + `""`}},
 	}
