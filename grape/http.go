@@ -23,6 +23,11 @@ import (
 // real answer, a mutable item with a 996-byte value escaped as JSON, is a few KiB.
 const DefaultMaxAnswer = 64 << 10
 
+// MaxHeaderBytes bounds the headers of an answer (1xx answers included) read by the
+// client NewHTTP makes. A grape sends about 150 bytes; net/http's default, 10 MiB, let a
+// hostile grape make the client allocate tens of megabytes before giving up.
+const MaxHeaderBytes = 64 << 10
+
 // HTTP is the HTTP API of a grape: POST URL/put and URL/get with a JSON body.
 type HTTP struct {
 	URL       string       // base, e.g. "http://127.0.0.1:30002"
@@ -44,10 +49,11 @@ func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, u
 	host = strings.ReplaceAll(host, "%", "%25")
 	dialer := &net.Dialer{Timeout: connectTimeout}
 	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment, // as curl did; never used for loopback
-		DialContext:         dialer.DialContext,
-		TLSHandshakeTimeout: connectTimeout,
-		ForceAttemptHTTP2:   true,
+		Proxy:                  http.ProxyFromEnvironment, // as curl did; never used for loopback
+		DialContext:            dialer.DialContext,
+		TLSHandshakeTimeout:    connectTimeout,
+		ForceAttemptHTTP2:      true,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
 	}
 	return &HTTP{
 		URL:       scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)),

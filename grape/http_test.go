@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -538,6 +539,24 @@ func TestExcerpt(t *testing.T) {
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, excerpt([]byte(tt.in))); diff != "" {
 			t.Errorf("excerpt(%q) mismatch (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
+// TestHeaderLimit: the client NewHTTP makes reads at most MaxHeaderBytes of headers.
+func TestHeaderLimit(t *testing.T) {
+	for _, size := range []int{MaxHeaderBytes / 2, 2 * MaxHeaderBytes} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Padding", strings.Repeat("a", size))
+			io.WriteString(w, `"`+helloKey+`"`)
+		}))
+		t.Cleanup(srv.Close)
+		_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+		p, _ := strconv.Atoi(port)
+		h := NewHTTP("127.0.0.1", p, false, time.Second, "grenache/1")
+		_, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
+		if tooLarge := size > MaxHeaderBytes; tooLarge != (err != nil && strings.Contains(err.Error(), "headers exceeded")) {
+			t.Errorf("%d bytes of headers: error %v", size, err)
 		}
 	}
 }
