@@ -227,6 +227,10 @@ func (h *HTTP) post(ctx context.Context, op string, data any) (*http.Response, e
 	}
 	resp, err := h.client().Do(req)
 	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// net/http says only "EOF".
+			err = fmt.Errorf("the grape closed the connection before a complete answer: %w", err)
+		}
 		return nil, ctxError(ctx, err)
 	}
 	return resp, nil

@@ -1,10 +1,12 @@
 package grape
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -557,6 +559,34 @@ func TestHeaderLimit(t *testing.T) {
 		_, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
 		if tooLarge := size > MaxHeaderBytes; tooLarge != (err != nil && strings.Contains(err.Error(), "headers exceeded")) {
 			t.Errorf("%d bytes of headers: error %v", size, err)
+		}
+	}
+}
+
+// TestClosedWithoutAnswer: a connection closed before a whole answer is named so.
+func TestClosedWithoutAnswer(t *testing.T) {
+	for _, answer := range []string{"", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				http.ReadRequest(bufio.NewReader(c))
+				io.WriteString(c, answer)
+				c.Close()
+			}
+		}()
+		h := &HTTP{URL: "http://" + ln.Addr().String()}
+		_, err = h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
+		const want = "the grape closed the connection before a complete answer: "
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("answer %q: error %v, want it to start with %q", answer, err, want)
 		}
 	}
 }
