@@ -41,6 +41,20 @@ fuzz:
 demo: build grapes
 	scripts/demo.sh ./grenache
 
+# Measures the static binary against curl and an in-process client on grapes of
+# its own (API ports 32001-32002, DHT ports 22001-22002), then prints one
+# markdown report; bench-results/ gets bench.json, bench.csv and the Go
+# benchmarks' output. See scripts/bench/main.go.
+bench: build grapes
+	@command -v curl >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }; \
+	  else echo "make bench needs curl: sudo apt-get install curl" >&2; exit 1; fi; }
+	@mkdir -p bench-results
+	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape"
+	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
+	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt
+
 install: build
 	install -d '$(DESTDIR)$(BINDIR)'
 	install -m 0755 grenache '$(DESTDIR)$(BINDIR)/grenache'
