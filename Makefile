@@ -44,7 +44,8 @@ demo: build grapes
 # Measures the static binary against curl and an in-process client on grapes of
 # its own (API ports 32001-32002, DHT ports 22001-22002), then prints one
 # markdown report; bench-results/ gets bench.json, bench.csv and the Go
-# benchmarks' output. See scripts/bench/main.go.
+# benchmarks' output. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 50";
+# see scripts/bench/main.go.
 bench: build grapes
 	@command -v curl >/dev/null || { \
 	  if [ "$$(id -u)" -eq 0 ]; then \
@@ -53,7 +54,7 @@ bench: build grapes
 	@mkdir -p bench-results
 	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape"
 	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
-	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt
+	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt $(BENCHFLAGS)
 
 install: build
 	install -d '$(DESTDIR)$(BINDIR)'
