@@ -11,7 +11,7 @@ APPLETS  := keygen put get
 LDFLAGS  := -s -w -X grenache/applets.Version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: all build test unit fuzz install uninstall demo grapes bench clean
+.PHONY: all build deps test unit fuzz install uninstall demo grapes bench clean
 
 all: build
 
@@ -28,9 +28,15 @@ grapes: scripts/node_modules/.package-lock.json
 scripts/node_modules/.package-lock.json: scripts/package.json scripts/package-lock.json
 	npm ci --prefix scripts --no-audit --no-fund
 
+# Tools the tests run besides Go and Node: jq (scripts/counter.sh). A fresh
+# Debian machine (CI) lacks it; as root it is installed, else the test that
+# needs it fails and says how to install it.
+deps:
+	@command -v jq >/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; }; }
+
 # The whole suite: vet, unit, CLI and integration tests (real grapes), with
 # the race detector, then each fuzz target for $(FUZZTIME).
-test: grapes
+test: deps grapes
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz
