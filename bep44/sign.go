@@ -1,9 +1,11 @@
 package bep44
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"fmt"
+	"sync/atomic"
 
 	"filippo.io/edwards25519"
 )
@@ -14,25 +16,25 @@ type Signer interface {
 	Sign(msg []byte) []byte
 }
 
-type seedSigner struct {
-	priv ed25519.PrivateKey
-	pub  []byte
-}
-
-// NewSeedSigner signs with the key crypto/ed25519 derives from a 32-byte seed.
+// NewSeedSigner signs with the key crypto/ed25519 derives from a 32-byte seed, and makes
+// the same signatures: the seed is expanded as RFC 8032 says (SHA-512, the first half
+// clamped is the scalar, the second half the prefix) and signed with like an expanded
+// secret. Doing the arithmetic here rather than in crypto/ed25519 lets a one-shot
+// signature skip the base-point table (see baseMult).
 func NewSeedSigner(seed []byte) (Signer, error) {
 	if len(seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("%w: seed is %d bytes, want %d", ErrKeySize, len(seed), ed25519.SeedSize)
 	}
-	priv := ed25519.NewKeyFromSeed(seed)
-	return &seedSigner{priv: priv, pub: priv[32:]}, nil
+	h := sha512.Sum512(seed)
+	a, err := edwards25519.NewScalar().SetBytesWithClamping(h[:32])
+	if err != nil {
+		return nil, err // unreachable: any 32 bytes are accepted
+	}
+	return newExpandedSigner(a, h[32:]), nil
 }
 
-func (s *seedSigner) PublicKey() []byte      { return append([]byte(nil), s.pub...) }
-func (s *seedSigner) Sign(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
-
 // expandedSigner signs from an expanded secret, for which crypto/ed25519 has no entry
-// point: the seed that would hash to it is unknown, so the arithmetic is done here.
+// point (the seed that would hash to it is unknown), and from a seed once expanded.
 type expandedSigner struct {
 	a      *edwards25519.Scalar
 	prefix [32]byte
@@ -46,10 +48,15 @@ func NewExpandedSigner(secret []byte) (Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newExpandedSigner(a, secret[32:]), nil
+}
+
+func newExpandedSigner(a *edwards25519.Scalar, prefix []byte) *expandedSigner {
 	s := &expandedSigner{a: a}
-	copy(s.prefix[:], secret[32:])
-	copy(s.pub[:], new(edwards25519.Point).ScalarBaseMult(a).Bytes())
-	return s, nil
+	copy(s.prefix[:], prefix)
+	var A edwards25519.Point
+	copy(s.pub[:], baseMult(&A, a).Bytes())
+	return s
 }
 
 // ExpandedPublicKey derives the public key scalar·B of a 64-byte expanded secret.
@@ -58,7 +65,8 @@ func ExpandedPublicKey(secret []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return new(edwards25519.Point).ScalarBaseMult(a).Bytes(), nil
+	var A edwards25519.Point
+	return baseMult(&A, a).Bytes(), nil
 }
 
 // expandedScalar reads the scalar as stored, reduced mod l. It is not clamped again:
@@ -87,7 +95,8 @@ func (s *expandedSigner) Sign(msg []byte) []byte {
 	h.Write(s.prefix[:])
 	h.Write(msg)
 	r, _ := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
-	R := new(edwards25519.Point).ScalarBaseMult(r).Bytes()
+	var rB edwards25519.Point
+	R := baseMult(&rB, r).Bytes()
 
 	h.Reset()
 	h.Write(R)
@@ -102,11 +111,72 @@ func (s *expandedSigner) Sign(msg []byte) []byte {
 }
 
 // Verify reports whether sig is pub's signature over the signed buffer of salt, seq and
-// v. Wrong key or signature lengths give false rather than a panic.
+// v. Wrong key or signature lengths give false rather than a panic. It accepts exactly
+// what crypto/ed25519.Verify accepts; the first verifications of a process skip its
+// table (see verifyNoTable).
 func Verify(pub, salt []byte, seq int64, v, sig []byte) bool {
 	if len(pub) != PublicKeySize || len(sig) != SignatureSize {
 		return false
 	}
-	var buf [1152]byte // fits any buffer within the limits, so verifying does not allocate
-	return ed25519.Verify(pub, AppendSignedBuffer(buf[:0], salt, seq, v), sig)
+	var buf [1152]byte // fits any buffer within the limits
+	msg := AppendSignedBuffer(buf[:0], salt, seq, v)
+	if verifications.Add(1) > verifyTableAfter {
+		return ed25519.Verify(pub, msg, sig)
+	}
+	return verifyNoTable(pub, msg, sig)
+}
+
+// Precomputed tables of multiples of the base point B make scalar multiplications by B
+// faster, but building one costs as much as many multiplications: a process that signs or
+// verifies once (grenache put -m, grenache get) would pay for it and use it once.
+// Measured on amd64 (BenchmarkBaseMult): a signature takes 21 µs with
+// filippo.io/edwards25519's table, which takes 1 ms to build, and 54 µs with the generic
+// constant-time s·P on the generator; crypto/ed25519.Verify takes 52 µs with its 64-point
+// table, which takes 250 µs to build, and 60 µs with a multi-scalar multiplication
+// instead. So the first multiplications of a process go without a table, and once it has
+// done about as many as the table would have paid for (about 30: a batch), the table is
+// built and used. The counters are per process, as the tables are.
+const (
+	baseMultTableAfter = 32
+	verifyTableAfter   = 32
+)
+
+var baseMults, verifications atomic.Int64
+
+// baseMult sets v = s·B in constant time and returns v, with the base-point table only
+// once this process has done baseMultTableAfter multiplications (public keys and
+// signatures alike).
+func baseMult(v *edwards25519.Point, s *edwards25519.Scalar) *edwards25519.Point {
+	if baseMults.Add(1) > baseMultTableAfter {
+		return v.ScalarBaseMult(s)
+	}
+	return v.ScalarMult(s, edwards25519.NewGeneratorPoint())
+}
+
+// verifyNoTable is crypto/ed25519.Verify (RFC 8032 without the cofactor, S < l, A decoded
+// as crypto/ed25519 decodes it) computing R' = k·(-A) + S·B with a multi-scalar
+// multiplication that needs no base-point table. Only public values are involved, so
+// variable time is fine, as it is for crypto/ed25519.
+func verifyNoTable(pub, msg, sig []byte) bool {
+	if len(pub) != PublicKeySize || len(sig) != SignatureSize || sig[63]&224 != 0 {
+		return false
+	}
+	A, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return false
+	}
+	S, err := edwards25519.NewScalar().SetCanonicalBytes(sig[32:])
+	if err != nil {
+		return false
+	}
+	var digest [64]byte
+	h := sha512.New()
+	h.Write(sig[:32])
+	h.Write(pub)
+	h.Write(msg)
+	k, _ := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
+	minusA := new(edwards25519.Point).Negate(A)
+	R := new(edwards25519.Point).VarTimeMultiScalarMult(
+		[]*edwards25519.Scalar{k, S}, []*edwards25519.Point{minusA, edwards25519.NewGeneratorPoint()})
+	return bytes.Equal(sig[:32], R.Bytes())
 }
