@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"crypto/ed25519"
+	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -61,18 +62,25 @@ type Pair struct {
 	Created time.Time // zero when unknown
 }
 
-// derivePublic returns the public key of a private key of the given kind.
-// The caller has checked the length.
+// derivePublic returns the public key of a private key of the given kind: the clamped
+// scalar of the seed's SHA-512 (RFC 8032, as crypto/ed25519.NewKeyFromSeed does) or of the
+// expanded secret's first half, times the base point. The caller has checked the length.
+//
+// The multiplication is the generic constant-time one on the generator rather than
+// ScalarBaseMult or crypto/ed25519, whose precomputed base-point table costs 1 ms to build
+// the first time a process uses it: a process loads one key, so the table would serve once.
 func derivePublic(kind Kind, private []byte) []byte {
+	scalar := private[:32]
 	if kind == KindSeed {
-		return ed25519.NewKeyFromSeed(private).Public().(ed25519.PublicKey)
+		h := sha512.Sum512(private)
+		scalar = h[:32]
 	}
 	// SetBytesWithClamping accepts any 32 bytes, so it cannot fail here.
-	s, err := edwards25519.NewScalar().SetBytesWithClamping(private[:32])
+	s, err := edwards25519.NewScalar().SetBytesWithClamping(scalar)
 	if err != nil {
 		panic("keystore: " + err.Error())
 	}
-	return new(edwards25519.Point).ScalarBaseMult(s).Bytes()
+	return new(edwards25519.Point).ScalarMult(s, edwards25519.NewGeneratorPoint()).Bytes()
 }
 
 // Parse reads a key file in the format described in the package comment.
