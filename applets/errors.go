@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"syscall"
 
 	"grenache/grape"
@@ -13,13 +15,22 @@ import (
 // hints a user can act on, keeping its exit code.
 func (d *dial) explain(err error) error {
 	var ge *grape.GrapeError
+	var oe *net.OpError
 	switch {
+	// Before the deadline case: a dial that timed out may also match it, and then
+	// it is the connect timeout (or the overall one, if shorter) that ended it.
+	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():
+		return withCode(ExitFailure, fmt.Errorf("cannot connect to a grape at %s within %s", d.where, min(d.connect, d.timeout)),
+			"is the grape's host up and reachable? a slow network may need a longer --connect-timeout")
 	case errors.Is(err, context.DeadlineExceeded):
 		return withCode(ExitFailure, fmt.Errorf("no answer from the grape at %s within %s", d.where, d.timeout),
 			"a slow network may need a longer --timeout")
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return withHints(fmt.Errorf("cannot connect to a grape at %s: connection refused", d.where),
 			"is a grape running there? choose another with -g/--grape and -p/--port")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection without answering", d.where),
+			"it may have stopped or crashed; a put may or may not have been stored: get the item to see")
 	case errors.Is(err, grape.ErrCASMismatch):
 		return withHints(err, "another writer changed the item: read it again and retry with --cas set to its seq")
 	case errors.Is(err, grape.ErrSeqNotNewer):

@@ -292,10 +292,10 @@ func TestFaultsUnreachable(t *testing.T) {
 		`^grenache-\w+: error: no answer from the grape at 127\.0\.0\.1:%d within 1s\n`,
 		`\ngrenache-\w+: hint: a slow network may need a longer --timeout\n$`,
 	}
-	// A connect that times out is reported inconsistently for now: either as
-	// "no answer ... within 1s" (wrong: --connect-timeout ended it) or as the
-	// raw dial error. Both name the address; see the notes on faults.
-	connectMsg := []string{`^grenache-\w+: error: .*127\.0\.0\.1:%d`}
+	connectMsg := []string{
+		`^grenache-\w+: error: cannot connect to a grape at 127\.0\.0\.1:%d within 500ms\n`,
+		`\ngrenache-\w+: hint: .*--connect-timeout\n$`,
+	}
 
 	type fault struct {
 		name     string
@@ -363,6 +363,11 @@ func TestFaultsMalformedAddress(t *testing.T) {
 		{"path", nil, []string{"-g", "127.0.0.1/put", "-p", gp}, `error: grape host "127\.0\.0\.1/put" is not a host name`},
 		{"space", nil, []string{"-g", "127.0.0.1 ", "-p", gp}, `error: grape host "127\.0\.0\.1 " is not a host name`},
 		{"empty host", nil, []string{"-g", "", "-p", gp}, `error: the grape host is empty`},
+		{"unclosed bracket", nil, []string{"-g", "[127.0.0.1", "-p", gp}, `error: grape host "\[127\.0\.0\.1" is not a host name`},
+		{"stray bracket", nil, []string{"-g", "127.0.0.1]", "-p", gp}, `error: grape host "127\.0\.0\.1\]" is not a host name`},
+		{"bracketed IPv4", nil, []string{"-g", "[127.0.0.1]", "-p", gp}, `error: grape host "\[127\.0\.0\.1\]" is not a host name`},
+		{"octet over 255", nil, []string{"-g", "127.0.0.256", "-p", gp}, `error: grape host "127\.0\.0\.256" is not a host name`},
+		{"three numbers", nil, []string{"-g", "1.2.3", "-p", gp}, `error: grape host "1\.2\.3" is not a host name`},
 		{"port 0", nil, []string{"-g", "127.0.0.1", "-p", "0"}, `error: port "0" is not a number from 1 to 65535`},
 		{"port too large", nil, []string{"-g", "127.0.0.1", "-p", "65536"}, `error: port "65536" is not a number from 1 to 65535`},
 		{"negative port", nil, []string{"-g", "127.0.0.1", "-p", "-1"}, `error: port "-1" is not a number from 1 to 65535`},
@@ -442,9 +447,8 @@ func TestFaultsGrapeKilledMidPut(t *testing.T) {
 			proxy := strconv.Itoa(killingProxy(t, gn.Grapes[0]))
 			args := append([]string{"-g", "127.0.0.1", "-p", proxy, "--timeout", faultTimeout, "--connect-timeout", faultConnectTimeout}, put...)
 			r := runProc(t, env, "grenache-put", args...)
-			// The message is the HTTP client's for now (Post "...": EOF);
-			// see the notes on faults for a clearer one.
-			expectProc(t, "put through a grape killed mid-put", r, ExitFailure, `^grenache-put: error: .*127\.0\.0\.1:`+proxy)
+			expectProc(t, "put through a grape killed mid-put", r, ExitFailure,
+				`^grenache-put: error: the grape at 127\.0\.0\.1:`+proxy+` closed the connection without answering\n`)
 
 			_, dead := gn.Grapes[0].Addr()
 			args[3] = strconv.Itoa(dead)

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,6 +43,16 @@ func runKeygen(r *runCtx) error {
 		pair, backup, err = store.Generate(r.Bool("force"))
 	}
 	if errors.Is(err, keystore.ErrExists) {
+		if fi, lerr := os.Lstat(store.Path()); lerr == nil && !fi.Mode().IsRegular() {
+			what, hint := "not a regular file", "grenache keeps its key pair in a regular file: move that away"
+			switch {
+			case fi.Mode()&os.ModeSymlink != 0:
+				what, hint = "a symbolic link", hint+", or --force keeps the link as the backup"
+			case fi.IsDir():
+				what = "a folder"
+			}
+			return withCode(ExitFailure, fmt.Errorf("%s is %s, not a key file: nothing was written", store.Path(), what), hint)
+		}
 		return withCode(ExitFailure, fmt.Errorf("a key pair already exists in %s", store.Path()),
 			"it signs the mutable items you stored: --force replaces it and keeps it as a backup")
 	}

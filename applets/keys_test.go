@@ -508,7 +508,7 @@ func TestKeysFolders(t *testing.T) {
 		},
 		steps: []keyStep{
 			{put, ExitFailure, []string{`^grenache-put: error: .*/config/grenache/key: private key path is not a regular file: it is a symbolic link \(keep the key in a regular file\)\n$`}},
-			{keygen, ExitFailure, []string{`error: a key pair already exists`}},
+			{keygen, ExitFailure, []string{`error: .*/config/grenache/key is a symbolic link, not a key file: nothing was written\n`, `hint: .*--force keeps the link as the backup`}},
 			{force, ExitOK, []string{`previous key pair kept as .*/config/grenache/key\.bak\.`}},
 			{put, ExitOK, nil},
 		},
@@ -526,7 +526,7 @@ func TestKeysFolders(t *testing.T) {
 		},
 		steps: []keyStep{
 			{put, ExitFailure, []string{`error: .*/config/grenache/key: private key path is not a regular file: it is a symbolic link`}},
-			{keygen, ExitFailure, []string{`error: a key pair already exists`}},
+			{keygen, ExitFailure, []string{`error: .*/config/grenache/key is a symbolic link, not a key file`}},
 			{force, ExitOK, nil},
 			{put, ExitOK, nil},
 		},
@@ -537,6 +537,7 @@ func TestKeysFolders(t *testing.T) {
 		},
 		steps: []keyStep{
 			{put, ExitFailure, []string{`error: .*/config/grenache/key: private key path is not a regular file: it is a folder`}},
+			{keygen, ExitFailure, []string{`error: .*/config/grenache/key is a folder, not a key file: nothing was written\n`}},
 			{force, ExitFailure, []string{`error: cannot keep the previous key: link .*: operation not permitted`}},
 		},
 	}, {

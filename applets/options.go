@@ -258,20 +258,34 @@ func parseDuration(what, s string) (time.Duration, error) {
 	return d, nil
 }
 
-// checkHost refuses host names that cannot be one: empty, with a scheme,
-// a path, a port or white space. IPv6 literals may come with brackets.
+// checkHost refuses host names that cannot be one: empty, with a scheme, a
+// path, a port or white space, unbalanced brackets, or dotted numbers that
+// are no IP address (127.0.0.256 would otherwise go to the resolver). An IPv6
+// literal may come in brackets.
 func checkHost(h string) (string, error) {
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	bad := usagef("grape host %q is not a host name or IP address (give the port with -p)", h)
 	if h == "" {
 		return "", usagef("the grape host is empty")
+	}
+	if strings.HasPrefix(h, "[") || strings.HasSuffix(h, "]") {
+		inner := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		if len(inner) != len(h)-2 || !strings.Contains(inner, ":") || net.ParseIP(inner) == nil {
+			return "", bad
+		}
+		return inner, nil
 	}
 	if net.ParseIP(h) != nil {
 		return h, nil
 	}
 	for _, c := range h {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return "", usagef("grape host %q is not a host name or IP address (give the port with -p)", h)
+			return "", bad
 		}
+	}
+	// A name's last label is never all digits: such a "name" is a mistyped address.
+	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "", bad
 	}
 	return h, nil
 }
@@ -279,8 +293,9 @@ func checkHost(h string) (string, error) {
 // dial holds what a network applet needs to reach a grape.
 type dial struct {
 	transport *grape.HTTP
-	timeout   time.Duration
-	where     string // host:port, for messages
+	timeout   time.Duration // for each operation
+	connect   time.Duration // for each connection
+	where     string        // host:port, for messages
 }
 
 // grapeOptions reads and checks the common network options.
@@ -304,6 +319,7 @@ func (r *runCtx) grapeOptions() (*dial, error) {
 	return &dial{
 		transport: grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent()),
 		timeout:   timeout,
+		connect:   connect,
 		where:     net.JoinHostPort(host, strconv.Itoa(port)),
 	}, nil
 }
