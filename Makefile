@@ -11,7 +11,7 @@ APPLETS  := keygen put get
 LDFLAGS  := -s -w -X grenache/applets.Version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: all build deps test unit fuzz install uninstall demo grapes bench clean
+.PHONY: all build deps test unit fuzz install install-check uninstall demo grapes bench clean
 
 all: build
 
@@ -40,6 +40,21 @@ test: deps grapes
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz
+	$(MAKE) install-check
+
+# Installs into a scratch DESTDIR: the binary must be static, every link must
+# run its applet, and uninstall must leave nothing behind.
+install-check: build
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	$(GO) version -m grenache | grep -q 'CGO_ENABLED=0' || { echo "install-check: grenache is not static" >&2; exit 1; }; \
+	$(MAKE) -s install DESTDIR="$$d" PREFIX=/usr >/dev/null; \
+	for a in $(APPLETS); do \
+	  [ "$$(readlink "$$d/usr/bin/grenache-$$a")" = grenache ] || { echo "install-check: grenache-$$a is not a relative link" >&2; exit 1; }; \
+	  "$$d/usr/bin/grenache-$$a" --help | grep -q "^usage: grenache-$$a " || { echo "install-check: grenache-$$a does not run its applet" >&2; exit 1; }; \
+	done; \
+	$(MAKE) -s uninstall DESTDIR="$$d" PREFIX=/usr >/dev/null; \
+	[ -z "$$(ls -A "$$d/usr/bin")" ] || { echo "install-check: uninstall left $$(ls "$$d/usr/bin")" >&2; exit 1; }; \
+	echo "install-check: static binary, $(words $(APPLETS)) links, clean uninstall: ok"
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
