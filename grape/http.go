@@ -229,13 +229,20 @@ func (h *HTTP) post(ctx context.Context, op string, data any) (*http.Response, e
 	}
 	resp, err := h.client().Do(req)
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			// net/http says only "EOF".
+		if closedEarly(err) {
 			err = fmt.Errorf("the grape closed the connection before a complete answer: %w", err)
 		}
 		return nil, ctxError(ctx, err)
 	}
 	return resp, nil
+}
+
+// closedEarly reports whether err is net/http's way of saying that the server closed
+// the connection before a whole answer: "EOF", "unexpected EOF", or, when it closed
+// before the request was written, "server closed idle connection" (an unexported error).
+func closedEarly(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "http: server closed idle connection")
 }
 
 // client returns h.Client, or the default one, never following redirects.
