@@ -56,6 +56,11 @@ func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, u
 		DialContext:            dialer.DialContext,
 		TLSHandshakeTimeout:    connectTimeout,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
+		// Grapes never compress, and the original client never asked them to. Asking
+		// would have net/http inflate whatever a grape sends as gzip (a small answer can
+		// inflate to gigabytes, though reading stops at MaxAnswer) and report a cut gzip
+		// stream as a cut connection.
+		DisableCompression: true,
 	}
 	return &HTTP{
 		URL:       scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)),
@@ -229,20 +234,17 @@ func (h *HTTP) post(ctx context.Context, op string, data any) (*http.Response, e
 	}
 	resp, err := h.client().Do(req)
 	if err != nil {
-		if closedEarly(err) {
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			err = fmt.Errorf("the grape closed the connection before a complete answer: %w", err)
+		case strings.Contains(err.Error(), "http: server closed idle connection"):
+			// net/http's word, an unexported error, for a connection the server closed
+			// before the request was written: as much an EOF as the others.
+			err = fmt.Errorf("the grape closed the connection before a complete answer: %w (%w)", io.EOF, err)
 		}
 		return nil, ctxError(ctx, err)
 	}
 	return resp, nil
-}
-
-// closedEarly reports whether err is net/http's way of saying that the server closed
-// the connection before a whole answer: "EOF", "unexpected EOF", or, when it closed
-// before the request was written, "server closed idle connection" (an unexported error).
-func closedEarly(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(err.Error(), "http: server closed idle connection")
 }
 
 // client returns h.Client, or the default one, never following redirects.

@@ -2,6 +2,8 @@ package grape
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -594,5 +596,32 @@ func TestClosedWithoutAnswer(t *testing.T) {
 				t.Errorf("answer %q: error %v, want it to start with %q", answer, err, want)
 			}
 		}
+	}
+}
+
+// TestNoCompression: the client NewHTTP makes asks for no compression and inflates
+// nothing: a gzip answer is bytes that are not JSON.
+func TestNoCompression(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	io.WriteString(zw, `{"v":"hello world"}`)
+	zw.Close()
+	var accept atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accept.Store(r.Header.Get("Accept-Encoding"))
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(zipped.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+	p, _ := strconv.Atoi(port)
+	h := NewHTTP("127.0.0.1", p, false, time.Second, "grenache/1")
+	_, err := h.Get(testCtx(t), bep44.ImmutableTarget([]byte("hello world")), nil)
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || pe.Reason != "a get answer must be a JSON object, a JSON string or empty" {
+		t.Errorf("Get of a gzip answer: error %v, want the answer refused as not JSON", err)
+	}
+	if got := accept.Load(); got != "" {
+		t.Errorf("Accept-Encoding %q, want none", got)
 	}
 }
