@@ -113,11 +113,38 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 		done <- werr
 	}()
 
+	// A pool of jobs workers sends the requests: goroutines that live for the whole batch
+	// keep their grown stacks, where one goroutine per item grew a fresh one each time.
+	// Workers take items in input order, so an item waiting for an earlier one with the
+	// same key waits for one already taken: the wait always ends.
+	type job struct {
+		it         batchItem
+		ch         chan batchResult
+		prev, mine chan struct{}
+	}
+	work := make(chan job)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				if j.prev != nil {
+					<-j.prev
+				}
+				ctx, cancel := d.context(context.Background())
+				j.ch <- j.it.send(ctx)
+				cancel()
+				if j.mine != nil {
+					close(j.mine)
+				}
+			}
+		}()
+	}
+
 	sc := bufio.NewScanner(r.stdin)
 	sc.Buffer(make([]byte, 0, 4096), maxBatchLine)
-	sem := make(chan struct{}, jobs)
 	last := map[string]chan struct{}{} // per key: closed when the latest item is answered
-	var wg sync.WaitGroup
 	n := 0
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
@@ -132,27 +159,14 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 			ch <- it.fail
 			continue
 		}
-		var prev, mine chan struct{}
+		j := job{it: it, ch: ch}
 		if it.key != "" {
-			prev, mine = last[it.key], make(chan struct{})
-			last[it.key] = mine
+			j.prev, j.mine = last[it.key], make(chan struct{})
+			last[it.key] = j.mine
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if mine != nil {
-				defer close(mine)
-			}
-			if prev != nil {
-				<-prev
-			}
-			ctx, cancel := d.context(context.Background())
-			defer cancel()
-			ch <- it.send(ctx)
-		}()
+		work <- j
 	}
+	close(work)
 	wg.Wait()
 	close(pending)
 	werr := <-done
