@@ -28,7 +28,10 @@ func (d *dial) explain(err error) error {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return withHints(fmt.Errorf("cannot connect to a grape at %s: connection refused", d.where),
 			"is a grape running there? choose another with -g/--grape and -p/--port")
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection before its answer was complete", d.where),
+			"it may have stopped or crashed; a put may or may not have been stored: get the item to see")
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection without answering", d.where),
 			"it may have stopped or crashed; a put may or may not have been stored: get the item to see")
 	case errors.Is(err, grape.ErrCASMismatch):

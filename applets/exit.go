@@ -56,7 +56,10 @@ func exitCode(err error) int {
 		return ExitNotFound
 	case errors.Is(err, grape.ErrCASMismatch), errors.Is(err, grape.ErrSeqNotNewer):
 		return ExitConflict
-	case errors.Is(err, bep44.ErrTargetMismatch), errors.Is(err, bep44.ErrInvalidSignature):
+	// Input errors are usage errors (cmdError, above) before they get here, so
+	// these come from checking what the network answered.
+	case errors.Is(err, bep44.ErrTargetMismatch), errors.Is(err, bep44.ErrInvalidSignature),
+		errors.Is(err, bep44.ErrValueTooLarge), errors.Is(err, bep44.ErrSaltTooLarge), errors.Is(err, bep44.ErrKeySize):
 		return ExitUnverified
 	}
 	return ExitFailure

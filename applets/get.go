@@ -89,8 +89,11 @@ func (r *runCtx) getError(d *dial, target bep44.Target, salt []byte, err error) 
 			hints = append(hints, saltHint)
 		}
 		return withCode(ExitNotFound, fmt.Errorf("hash %s not found", target), hints...)
-	case errors.Is(err, bep44.ErrTargetMismatch) && salt == nil:
-		return withHints(err, saltHint)
+	case errors.Is(err, bep44.ErrTargetMismatch) && errors.Is(err, grape.ErrMutable):
+		if salt == nil {
+			return withHints(err, saltHint)
+		}
+		return withHints(err, "is the salt right? a mutable item's hash is the SHA-1 of its public key and salt")
 	}
 	return d.explain(err)
 }

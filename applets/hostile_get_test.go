@@ -32,7 +32,7 @@ func TestHostileGetAnswers(t *testing.T) {
 		{name: "immutable v appended to", args: getImm, tamper: setString("v", func(s string) string { return s + "!" }), code: 4, stderr: reTarget},
 		{name: "immutable v cut by one byte", args: getImm, tamper: setString("v", func(s string) string { return s[:len(s)-1] }), code: 4, stderr: reTarget},
 		{name: "immutable v empty", args: getImm, tamper: setRaw("v", `""`), code: 4, stderr: reTarget},
-		{name: "immutable v over 996 bytes", args: getImm, tamper: setRaw("v", jsonQuote(strings.Repeat("a", 997))), code: 1, stderr: `error: value too large`},
+		{name: "immutable v over 996 bytes", args: getImm, tamper: setRaw("v", jsonQuote(strings.Repeat("a", 997))), code: 4, stderr: `error: value too large`},
 		{name: "immutable v raw invalid UTF-8", args: getImm, tamper: setRaw("v", "\"hello w\xffrld\""), code: 1, stderr: reProtocol + `the answer is not valid UTF-8`},
 		{name: "immutable v lone surrogate escape", args: getImm, tamper: setRaw("v", `"hello \ud800world"`), code: 4, stderr: reTarget},
 		{name: "immutable v invalid escape", args: getImm, tamper: setRaw("v", `"hello \x41world"`), code: 1, stderr: reProtocol + `the answer is not valid JSON: invalid character 'x' in string escape code`},

@@ -2,6 +2,7 @@ package grape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"grenache/bep44"
@@ -40,6 +41,16 @@ func Store(ctx context.Context, t Transport, it *bep44.Item, cas *int64) (bep44.
 	return got, nil
 }
 
+// ErrMutable marks a failed check of a mutable item's answer. With
+// bep44.ErrTargetMismatch it most often means a missing or wrong salt.
+var ErrMutable = errors.New("mutable item")
+
+// mutableError marks err as ErrMutable without changing its message.
+type mutableError struct{ error }
+
+func (e mutableError) Unwrap() error        { return e.error }
+func (e mutableError) Is(target error) bool { return target == ErrMutable }
+
 // Fetch gets the item under target and returns it only when it checks out: its limits
 // hold, it is stored under target, and a mutable item's signature verifies with the salt
 // asked for. It is the one way callers read items.
@@ -52,6 +63,9 @@ func Fetch(ctx context.Context, t Transport, target bep44.Target, salt []byte) (
 		return nil, fmt.Errorf("get %s: the transport returned no answer and no error", target)
 	}
 	if err := a.Item.Check(target); err != nil {
+		if a.Item.Mutable() {
+			return nil, mutableError{err}
+		}
 		return nil, err
 	}
 	return a, nil

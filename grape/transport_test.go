@@ -133,3 +133,24 @@ func TestFetch(t *testing.T) {
 		t.Errorf("Fetch answer mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestFetchMarksMutable: a failed check says whether the answered item was
+// mutable (then a missing salt is the likely cause), without changing the message.
+func TestFetchMarksMutable(t *testing.T) {
+	salted := mutableItem(t, "foo", 7, "hello")
+	asked := salted.Target()
+	noSalt := *salted
+	noSalt.Salt = nil // what a reader without --salt checks with
+	_, err := Fetch(testCtx(t), &fakeTransport{answer: &Answer{Item: noSalt}}, asked, nil)
+	if !errors.Is(err, ErrMutable) || !errors.Is(err, bep44.ErrTargetMismatch) {
+		t.Errorf("salted item read without its salt: %v, want ErrMutable and ErrTargetMismatch", err)
+	}
+	if strings.HasPrefix(err.Error(), ErrMutable.Error()) {
+		t.Errorf("the mark changed the message: %q", err)
+	}
+	imm := bep44.Item{V: []byte("hello world!")}
+	_, err = Fetch(testCtx(t), &fakeTransport{answer: &Answer{Item: imm}}, bep44.ImmutableTarget([]byte("hello world")), nil)
+	if errors.Is(err, ErrMutable) || !errors.Is(err, bep44.ErrTargetMismatch) {
+		t.Errorf("tampered immutable item: %v, want ErrTargetMismatch without ErrMutable", err)
+	}
+}
