@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"syscall"
 
 	"grenache/grape"
@@ -16,6 +17,7 @@ import (
 func (d *dial) explain(err error) error {
 	var ge *grape.GrapeError
 	var oe *net.OpError
+	var ue *url.Error
 	switch {
 	// Before the deadline case: a dial that timed out may also match it, and then
 	// it is the connect timeout (or the overall one, if shorter) that ended it.
@@ -42,6 +44,9 @@ func (d *dial) explain(err error) error {
 		return withHints(err, "the grape reached no node that accepted the item: most often its peers cannot verify mutable items, or it has none")
 	case errors.As(err, &ge) && ge.Message == "No nodes to query":
 		return withHints(err, "the grape has no peers in the DHT: start another grape and bootstrap them to each other")
+	case errors.As(err, &ue):
+		// The HTTP client's own words, without the method and URL it prefixes them with.
+		return withCode(ExitFailure, fmt.Errorf("talking to the grape at %s: %w", d.where, ue.Err))
 	}
 	return err
 }

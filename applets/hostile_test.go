@@ -341,7 +341,7 @@ func runInProcess(t *testing.T, port string, args []string) hostileResult {
 func (e *hostileEnv) runHostile(t *testing.T, cases []hostileCase) {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, c := range cases {
+	for i, c := range cases {
 		if seen[c.name] {
 			t.Fatalf("case %q listed twice", c.name)
 		}
@@ -376,6 +376,7 @@ func (e *hostileEnv) runHostile(t *testing.T, cases []hostileCase) {
 				c.check(t)
 			}
 			t.Logf("exit %d, %d bytes allocated, stderr: %s", got.code, got.alloc, got.stderr)
+			recordHostile(strings.SplitN(t.Name(), "/", 2)[0], c.name, i, got)
 		})
 	}
 }

@@ -228,7 +228,7 @@ func TestHostileTransport(t *testing.T) {
 			readRequest(c)
 			c.(*net.TCPConn).SetLinger(0)
 		}, code: 1, stderr: reClosed},
-		{name: "not HTTP", args: getImm, raw: rawAnswer("SSH-2.0-OpenSSH_9.6\r\n"), code: 1, stderr: `error: Post "http://127\.0\.0\.1:\d+/get": net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0-OpenSSH_9.6"`},
+		{name: "not HTTP", args: getImm, raw: rawAnswer("SSH-2.0-OpenSSH_9.6\r\n"), code: 1, stderr: `error: talking to the grape at 127\.0\.0\.1:\d+: net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0-OpenSSH_9.6"\n`},
 		{name: "HTTP/0.9: a body without a status line", args: getImm, raw: rawAnswer(string(e.answers[e.imm])), code: 1, stderr: `transport connection broken: malformed HTTP status code "world\\"}"`},
 		{name: "status code not a number", args: getImm, raw: rawAnswer("HTTP/1.1 2OO OK\r\n\r\n"), code: 1, stderr: `malformed HTTP status code "2OO"`},
 		{name: "status code of four digits", args: getImm, raw: rawAnswer("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n"), code: 1, stderr: `malformed HTTP status code "2000"`},
@@ -246,7 +246,7 @@ func TestHostileTransport(t *testing.T) {
 
 		// TLS.
 		{name: "plain HTTP to a TLS server", args: getImm, tls: true, code: 1, stderr: reStatus(400) + `: "Client sent an HTTP request to an HTTPS server\."`},
-		{name: "TLS to a plain HTTP server", args: append([]string{"get", "-t"}, e.imm), code: 1, stderr: `error: Post "https://127\.0\.0\.1:\d+/get": http: server gave HTTP response to HTTPS client`},
+		{name: "TLS to a plain HTTP server", args: append([]string{"get", "-t"}, e.imm), code: 1, stderr: `error: talking to the grape at 127\.0\.0\.1:\d+: http: server gave HTTP response to HTTPS client\n`},
 		{name: "TLS with an unknown certificate", args: append([]string{"get", "-t"}, e.imm), tls: true, code: 1, stderr: `certificate signed by unknown authority`},
 
 		// Nothing there.

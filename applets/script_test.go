@@ -2,6 +2,7 @@ package applets
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,16 +15,30 @@ import (
 	"grenache/grape/grapetest"
 )
 
-func runMain() int { return Main(os.Args, os.Stdin, os.Stdout, os.Stderr) }
+func runMain() { os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) }
 
 // TestMain makes the test binary callable as grenache and as each applet's
 // link name, so that scripts run the applets by argv[0] as a user does.
 func TestMain(m *testing.M) {
-	cmds := map[string]func() int{"grenache": runMain}
+	cmds := map[string]func(){"grenache": runMain}
 	for _, a := range registry {
 		cmds["grenache-"+a.name] = runMain
 	}
-	os.Exit(testscript.RunMain(m, cmds))
+	testscript.Main(afterTests{m}, cmds)
+}
+
+// afterTests writes what the tests asked to be written once they all passed.
+type afterTests struct{ m *testing.M }
+
+func (a afterTests) Run() int {
+	code := a.m.Run()
+	if code == 0 {
+		if err := writeHostileTable(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	return code
 }
 
 // TestScripts runs testdata/*.txt, each against its own fake grape and with
