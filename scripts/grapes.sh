@@ -38,8 +38,9 @@ is_uint() {
 # stale pid file never makes us signal an unrelated process that reused the PID.
 pid_is_grape() {
 	kill -0 "$1" 2>/dev/null || return 1
+	# /proc rather than ps: a fresh machine may lack procps.
 	local args
-	args=$(ps -o args= -p "$1" 2>/dev/null) || return 1
+	args=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
 	[[ $args == *grape.js* ]]
 }
 
