@@ -116,18 +116,7 @@ func (s *Store) Generate(force bool) (pair *Pair, backup string, err error) {
 	if _, err := io.ReadFull(s.rand(), seed); err != nil {
 		return nil, "", fmt.Errorf("cannot read random bytes for a new key: %w", err)
 	}
-	pair = &Pair{
-		Public:  derivePublic(KindSeed, seed),
-		Private: seed,
-		Kind:    KindSeed,
-		Path:    s.Path(),
-		Created: s.now().UTC().Truncate(time.Second),
-	}
-	backup, err = s.install(Encode(pair), force)
-	if err != nil {
-		return nil, "", err
-	}
-	return pair, backup, nil
+	return s.save(derivePublic(KindSeed, seed), seed, KindSeed, force)
 }
 
 // Import copies the original tool's key pair into the new store, as
@@ -138,14 +127,20 @@ func (s *Store) Import(force bool) (pair *Pair, backup string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	pair = &Pair{
-		Public:  old.Public,
-		Private: old.Private,
-		Kind:    KindExpanded,
+	return s.save(old.Public, old.Private, KindExpanded, force)
+}
+
+// save writes a new pair to the store, keeping the previous one as a backup
+// when force is set (see install).
+func (s *Store) save(public, private []byte, kind Kind, force bool) (*Pair, string, error) {
+	pair := &Pair{
+		Public:  public,
+		Private: private,
+		Kind:    kind,
 		Path:    s.Path(),
 		Created: s.now().UTC().Truncate(time.Second),
 	}
-	backup, err = s.install(Encode(pair), force)
+	backup, err := s.install(Encode(pair), force)
 	if err != nil {
 		return nil, "", err
 	}
