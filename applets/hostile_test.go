@@ -38,9 +38,10 @@ const (
 	// plus slack for a loaded machine. It bounds a hang; it is no speed assertion.
 	hangBound = hostileTimeout + 5*time.Second
 	// allocBound bounds what one run may allocate in all (the whole process, proxy
-	// included). An answer is read up to 64 KiB; a client that read a many-megabyte
-	// answer whole would pass it many times over.
-	allocBound = 8 << 20
+	// included). An answer is read up to 64 KiB; a client that read one of the 50 MB
+	// answers whole would pass it three times over. Loading the system's certificates
+	// for a TLS case alone takes about 8 MB.
+	allocBound = 16 << 20
 	// hugeBody is the size of the many-megabytes answers.
 	hugeBody = 50 << 20
 )

@@ -316,8 +316,10 @@ func (r *runCtx) grapeOptions() (*dial, error) {
 	if err != nil {
 		return nil, err
 	}
+	transport := grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent())
+	transport.OneShot = !r.Bool(flagBatch) // one request per process: a connection of its own, no pool
 	return &dial{
-		transport: grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent()),
+		transport: transport,
 		timeout:   timeout,
 		connect:   connect,
 		where:     net.JoinHostPort(host, strconv.Itoa(port)),
