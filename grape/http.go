@@ -110,42 +110,72 @@ type getData struct {
 	Salt string `json:"salt,omitempty"`
 }
 
-// Put sends a put and returns the key the grape answered. Items the grape would mangle
-// are refused before anything is sent: see CheckValue and CheckSalt; seq and cas must be
-// within 0..bep44.MaxSeq, as the grape reads them as JavaScript numbers.
-func (h *HTTP) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Target, error) {
-	var zero bep44.Target
+// PutBody is the body of a put request for it: {"rid": <fresh id>, "data": {...}}.
+// Items the grape would mangle are refused: see CheckValue and CheckSalt; seq and cas
+// must be within 0..bep44.MaxSeq, as the grape reads them as JavaScript numbers.
+func PutBody(it *bep44.Item, cas *int64) ([]byte, error) {
 	if err := CheckValue(it.V); err != nil {
-		return zero, err
+		return nil, err
 	}
 	d := putData{V: string(it.V)}
 	if it.Mutable() {
 		if len(it.K) != bep44.PublicKeySize {
-			return zero, fmt.Errorf("%w: public key is %d bytes, want %d", bep44.ErrKeySize, len(it.K), bep44.PublicKeySize)
+			return nil, fmt.Errorf("%w: public key is %d bytes, want %d", bep44.ErrKeySize, len(it.K), bep44.PublicKeySize)
 		}
 		if len(it.Sig) != bep44.SignatureSize {
-			return zero, fmt.Errorf("%w: signature is %d bytes, want %d", bep44.ErrInvalidSignature, len(it.Sig), bep44.SignatureSize)
+			return nil, fmt.Errorf("%w: signature is %d bytes, want %d", bep44.ErrInvalidSignature, len(it.Sig), bep44.SignatureSize)
 		}
 		if err := CheckSalt(it.Salt); err != nil {
-			return zero, err
+			return nil, err
 		}
 		if err := bep44.CheckSeq(it.Seq); err != nil {
-			return zero, err
+			return nil, err
 		}
 		seq := it.Seq
 		d.Seq, d.K, d.Sig, d.Salt = &seq, hex.EncodeToString(it.K), hex.EncodeToString(it.Sig), string(it.Salt)
 		if cas != nil {
 			if err := bep44.CheckSeq(*cas); err != nil {
-				return zero, fmt.Errorf("cas: %w", err)
+				return nil, fmt.Errorf("cas: %w", err)
 			}
 			c := *cas
 			d.Cas = &c
 		}
 	} else if cas != nil {
-		return zero, errors.New("cas applies to mutable items only")
+		return nil, errors.New("cas applies to mutable items only")
 	}
+	return envelope(d)
+}
 
-	resp, err := h.post(ctx, "put", d)
+// GetBody is the body of a get request for the item under target, with salt for a
+// salted mutable item. A salt the grape would mangle is refused (see CheckSalt).
+func GetBody(target bep44.Target, salt []byte) ([]byte, error) {
+	if err := CheckSalt(salt); err != nil {
+		return nil, err
+	}
+	return envelope(getData{Hash: target.String(), Salt: string(salt)})
+}
+
+// envelope wraps data as the grape wants it, with a fresh request id.
+func envelope(data any) ([]byte, error) {
+	rid, err := newRID()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		RID  string `json:"rid"`
+		Data any    `json:"data"`
+	}{rid, data})
+}
+
+// Put sends a put and returns the key the grape answered; see PutBody for what is
+// refused before anything is sent.
+func (h *HTTP) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Target, error) {
+	var zero bep44.Target
+	payload, err := PutBody(it, cas)
+	if err != nil {
+		return zero, err
+	}
+	resp, err := h.post(ctx, "put", payload)
 	if err != nil {
 		return zero, err
 	}
@@ -196,10 +226,11 @@ func isKey(s string) bool {
 // Get sends a get and returns the answer as the grape gave it, unverified (see Fetch).
 // Answer.Item.Salt is salt.
 func (h *HTTP) Get(ctx context.Context, target bep44.Target, salt []byte) (*Answer, error) {
-	if err := CheckSalt(salt); err != nil {
+	payload, err := GetBody(target, salt)
+	if err != nil {
 		return nil, err
 	}
-	resp, err := h.post(ctx, "get", getData{Hash: target.String(), Salt: string(salt)})
+	resp, err := h.post(ctx, "get", payload)
 	if err != nil {
 		return nil, err
 	}
@@ -231,19 +262,8 @@ func (h *HTTP) Get(ctx context.Context, target bep44.Target, salt []byte) (*Answ
 	return nil, &ProtocolError{Status: resp.StatusCode, Reason: "a get answer must be a JSON object, a JSON string or empty", Body: excerpt(body)}
 }
 
-// post sends {"rid": <fresh id>, "data": data} to URL/op.
-func (h *HTTP) post(ctx context.Context, op string, data any) (*http.Response, error) {
-	rid, err := newRID()
-	if err != nil {
-		return nil, err
-	}
-	payload, err := json.Marshal(struct {
-		RID  string `json:"rid"`
-		Data any    `json:"data"`
-	}{rid, data})
-	if err != nil {
-		return nil, err
-	}
+// post sends payload to URL/op.
+func (h *HTTP) post(ctx context.Context, op string, payload []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(h.URL, "/")+"/"+op, bytes.NewReader(payload))
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"grenache/bep44"
+	"grenache/grape"
 	"grenache/keystore"
 )
 
@@ -314,56 +315,25 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// rid is a fresh version 4 UUID, as grenache sends.
-func rid() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// putData and getData are grape/http.go's request data, field for field, so that json
-// encodes the same bytes grenache sends.
-type putData struct {
-	V    string `json:"v"`
-	Seq  *int64 `json:"seq,omitempty"`
-	K    string `json:"k,omitempty"`
-	Sig  string `json:"sig,omitempty"`
-	Salt string `json:"salt,omitempty"`
-	Cas  *int64 `json:"cas,omitempty"`
-}
-
-type getData struct {
-	Hash string `json:"hash"`
-	Salt string `json:"salt,omitempty"`
-}
-
-func envelope(data any) []byte {
-	b, err := json.Marshal(struct {
-		RID  string `json:"rid"`
-		Data any    `json:"data"`
-	}{rid(), data})
+// putBody and getBody are the bodies grenache sends (grape.PutBody, grape.GetBody).
+func putBody(it *bep44.Item) []byte {
+	b, err := grape.PutBody(it, nil)
 	if err != nil {
 		panic(err)
 	}
 	return b
 }
 
-func putBody(it *bep44.Item) []byte {
-	d := putData{V: string(it.V)}
-	if it.Mutable() {
-		seq := it.Seq
-		d.Seq, d.K, d.Sig, d.Salt = &seq, hex.EncodeToString(it.K), hex.EncodeToString(it.Sig), string(it.Salt)
-	}
-	return envelope(d)
-}
-
 func getBody(t bep44.Target, salt string) []byte {
-	return envelope(getData{Hash: t.String(), Salt: salt})
+	var s []byte
+	if salt != "" {
+		s = []byte(salt)
+	}
+	b, err := grape.GetBody(t, s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // request is one measured request: what grenache is given, and what curl and the
