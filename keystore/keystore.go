@@ -44,7 +44,7 @@ const maxKeyFile = 64 << 10
 // time.Now and crypto/rand.Reader; tests set them.
 type Store struct {
 	Dir       string // folder of the new store, e.g. $XDG_CONFIG_HOME/grenache
-	LegacyDir string // e.g. $HOME/.grenache-cli
+	LegacyDir string // e.g. $HOME/.grenache-cli; "" when there is none
 	Now       func() time.Time
 	Rand      io.Reader
 
@@ -58,17 +58,17 @@ type Store struct {
 // and $HOME/.grenache-cli. adrg/xdg reads the environment once; call
 // xdg.Reload after changing it.
 func Default() (*Store, error) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return nil, fmt.Errorf("cannot find the home folder: %w", err)
+	s := &Store{}
+	// Without a home folder (a container with XDG_CONFIG_HOME alone) there are no
+	// original tool's files to fall back to, and nothing else is missing.
+	if home, err := os.UserHomeDir(); err == nil {
+		s.LegacyDir = filepath.Join(home, ".grenache-cli")
 	}
-	if xdg.ConfigHome == "" {
-		return nil, errors.New("cannot find the configuration folder (set XDG_CONFIG_HOME)")
+	if xdg.ConfigHome == "" || (os.Getenv("XDG_CONFIG_HOME") == "" && s.LegacyDir == "") {
+		return nil, errors.New("cannot find the configuration folder: set XDG_CONFIG_HOME or HOME")
 	}
-	return &Store{
-		Dir:       filepath.Join(xdg.ConfigHome, "grenache"),
-		LegacyDir: filepath.Join(home, ".grenache-cli"),
-	}, nil
+	s.Dir = filepath.Join(xdg.ConfigHome, "grenache")
+	return s, nil
 }
 
 // Path returns the path of the new store's key file.

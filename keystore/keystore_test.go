@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -530,5 +531,41 @@ func TestDefault(t *testing.T) {
 	}
 	if diff := cmp.Diff(filepath.Join(root, "cfg", "grenache", "key"), s.Path()); diff != "" {
 		t.Errorf("Path mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestDefaultWithoutHome: a container may set XDG_CONFIG_HOME alone. The store
+// works there, without the original tool's files to fall back to; with neither
+// variable there is no place for a key, and the error says what to set.
+func TestDefaultWithoutHome(t *testing.T) {
+	t.Cleanup(xdg.Reload)
+	root := t.TempDir()
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "cfg"))
+	xdg.Reload()
+	s, err := Default()
+	if err != nil {
+		t.Fatalf("Default with XDG_CONFIG_HOME alone: %v", err)
+	}
+	if s.Dir != filepath.Join(root, "cfg", "grenache") || s.LegacyDir != "" {
+		t.Errorf("Default with XDG_CONFIG_HOME alone: Dir %q, LegacyDir %q", s.Dir, s.LegacyDir)
+	}
+	if _, err := s.Load(); !errors.Is(err, ErrNoKey) {
+		t.Errorf("Load with no key and no home folder: %v, want ErrNoKey", err)
+	}
+	if _, _, err := s.Import(false); !errors.Is(err, ErrNoKey) {
+		t.Errorf("Import with no home folder: %v, want ErrNoKey", err)
+	}
+	if _, _, err := s.Generate(false); err != nil {
+		t.Errorf("Generate with XDG_CONFIG_HOME alone: %v", err)
+	}
+	if _, err := s.Load(); err != nil {
+		t.Errorf("Load after Generate: %v", err)
+	}
+
+	t.Setenv("XDG_CONFIG_HOME", "")
+	xdg.Reload()
+	if _, err := Default(); err == nil || !strings.Contains(err.Error(), "set XDG_CONFIG_HOME or HOME") {
+		t.Errorf("Default with neither variable: %v, want an error naming both", err)
 	}
 }

@@ -14,6 +14,9 @@ import (
 // exists, and an error when only one does: half a pair is damage to report,
 // not an absent key.
 func (s *Store) LoadLegacy() (*Pair, error) {
+	if s.LegacyDir == "" {
+		return nil, fmt.Errorf("%w (no home folder, so no original grenache-cli keys either)", ErrNoKey)
+	}
 	keyPath, pubPath := s.legacyPaths()
 	secretText, keyErr := readPrivate(keyPath)
 	_, pubErr := os.Lstat(pubPath)
