@@ -384,15 +384,6 @@ func (k *keyDirs) keygen(config string) {
 	}
 }
 
-func (k *keyDirs) read(path string) []byte {
-	k.t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	return data
-}
-
 // keyStep is one applet run of a case and what it must give.
 type keyStep struct {
 	args   []string

@@ -105,13 +105,6 @@ type failingReader struct{}
 
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("entropy source broken") }
 
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
-}
-
 func containsAll(s string, parts ...string) error {
 	for _, p := range parts {
 		if !bytes.Contains([]byte(s), []byte(p)) {
