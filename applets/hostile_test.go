@@ -29,7 +29,7 @@ import (
 // every answer in one way per case. Whatever it changes, grenache prints only what it
 // verified (nothing, on a failure), exits with the documented code, says on stderr what
 // was wrong, keeps its memory bounded and returns within --timeout. A few cases change
-// nothing grenache relies on and show that it still works. The cases are the README's
+// nothing grenache relies on and show that it still works. The cases are docs/refusals.md's
 // list "What grenache refuses to print".
 
 const (
