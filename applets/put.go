@@ -234,12 +234,7 @@ func (r *runCtx) signer() (bep44.Signer, error) {
 		r.warnf("signing with the original grenache-cli key pair in %s", pair.Path)
 		r.hintf("'grenache-keygen --import' copies it to %s, where grenache keeps its own", store.Path())
 	}
-	var s bep44.Signer
-	if pair.Kind == keystore.KindSeed {
-		s, err = bep44.NewSeedSigner(pair.Private)
-	} else {
-		s, err = bep44.NewExpandedSigner(pair.Private)
-	}
+	s, err := bep44.NewSigner(pair.Private)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pair.Path, err)
 	}

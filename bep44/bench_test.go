@@ -22,7 +22,7 @@ func BenchmarkSignedBuffer(b *testing.B) {
 }
 
 func BenchmarkSignSeed(b *testing.B) {
-	s, _ := NewSeedSigner(bytes.Repeat([]byte{1}, 32))
+	s, _ := NewSigner(bytes.Repeat([]byte{1}, 32))
 	msg := SignedBuffer(benchSalt, 1, benchV)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -31,7 +31,7 @@ func BenchmarkSignSeed(b *testing.B) {
 }
 
 func BenchmarkSignExpanded(b *testing.B) {
-	s, err := NewExpandedSigner(unhex(b, vecSecret))
+	s, err := NewSigner(unhex(b, vecSecret))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func BenchmarkSignExpanded(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	s, _ := NewSeedSigner(bytes.Repeat([]byte{1}, 32))
+	s, _ := NewSigner(bytes.Repeat([]byte{1}, 32))
 	it, err := NewMutable(s, benchSalt, 1, benchV)
 	if err != nil {
 		b.Fatal(err)

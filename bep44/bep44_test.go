@@ -87,7 +87,7 @@ func TestOfficialVectors(t *testing.T) {
 			if diff := cmp.Diff(tt.target, MutableTarget(pub, salt).String()); diff != "" {
 				t.Errorf("target mismatch (-want +got)\n%s", diff)
 			}
-			s, err := NewExpandedSigner(secret)
+			s, err := NewSigner(secret)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func mustParse(t testing.TB, s string) Target {
 
 func TestSeedSignerRoundTrip(t *testing.T) {
 	seed := bytes.Repeat([]byte{7}, 32)
-	s, err := NewSeedSigner(seed)
+	s, err := NewSigner(seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,11 +150,11 @@ func TestSeedSignerRoundTrip(t *testing.T) {
 	if err := it.Check(MutableTarget(want, []byte("salt"))); err != nil {
 		t.Errorf("Check: %v", err)
 	}
-	if _, err := NewSeedSigner(seed[:31]); !errors.Is(err, ErrKeySize) {
+	if _, err := NewSigner(seed[:31]); !errors.Is(err, ErrKeySize) {
 		t.Errorf("31-byte seed: got %v, want ErrKeySize", err)
 	}
-	if _, err := NewExpandedSigner(seed); !errors.Is(err, ErrKeySize) {
-		t.Errorf("32-byte expanded secret: got %v, want ErrKeySize", err)
+	if _, err := NewSigner(append(seed, seed[:31]...)); !errors.Is(err, ErrKeySize) {
+		t.Errorf("63-byte private key: got %v, want ErrKeySize", err)
 	}
 }
 
@@ -166,11 +166,11 @@ func TestExpandedMatchesSeed(t *testing.T) {
 	h[0] &= 248
 	h[31] &= 127
 	h[31] |= 64
-	es, err := NewExpandedSigner(h[:])
+	es, err := NewSigner(h[:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, _ := NewSeedSigner(seed)
+	ss, _ := NewSigner(seed)
 	msg := SignedBuffer([]byte("s"), 3, []byte("héllo ✓"))
 	if diff := cmp.Diff(ss.PublicKey(), es.PublicKey()); diff != "" {
 		t.Errorf("public key mismatch (-want +got)\n%s", diff)
@@ -181,7 +181,7 @@ func TestExpandedMatchesSeed(t *testing.T) {
 }
 
 func TestVerifyNegative(t *testing.T) {
-	s, _ := NewSeedSigner(bytes.Repeat([]byte{1}, 32))
+	s, _ := NewSigner(bytes.Repeat([]byte{1}, 32))
 	salt, v := []byte("salt"), []byte("value")
 	it, err := NewMutable(s, salt, 5, v)
 	if err != nil {
@@ -221,7 +221,7 @@ func TestVerifyNegative(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	s, _ := NewSeedSigner(make([]byte, 32))
+	s, _ := NewSigner(make([]byte, 32))
 	tests := []struct {
 		name     string
 		v, salt  []byte
@@ -305,7 +305,7 @@ func TestAwkwardPublicKey(t *testing.T) {
 	for i := 0; ; i++ {
 		seed := bytes.Repeat([]byte{byte(i)}, 32)
 		seed[0] = byte(i >> 8)
-		s, _ = NewSeedSigner(seed)
+		s, _ = NewSigner(seed)
 		k := s.PublicKey()
 		if bytes.IndexByte(k, 0) >= 0 && k[31] == '\n' {
 			break
@@ -365,7 +365,7 @@ func TestParseTarget(t *testing.T) {
 }
 
 func TestItemCheck(t *testing.T) {
-	s, _ := NewSeedSigner(bytes.Repeat([]byte{9}, 32))
+	s, _ := NewSigner(bytes.Repeat([]byte{9}, 32))
 	good, err := NewMutable(s, []byte("salt"), 2, []byte("v"))
 	if err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func TestSeedSignerMatchesStdlib(t *testing.T) {
 				seed := randomBytes(t, ed25519.SeedSize)
 				msg := randomBytes(t, i*31%1100)
 				priv := ed25519.NewKeyFromSeed(seed)
-				s, err := NewSeedSigner(seed)
+				s, err := NewSigner(seed)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -144,7 +144,7 @@ func TestVerifyNoTableMatchesStdlib(t *testing.T) {
 
 // Verify must give one answer whether or not it uses crypto/ed25519's table.
 func TestVerifyTablesAgree(t *testing.T) {
-	s, err := NewSeedSigner(bytes.Repeat([]byte{3}, 32))
+	s, err := NewSigner(bytes.Repeat([]byte{3}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func FuzzVerifyNoTable(f *testing.F) {
 
 // One-shot costs, as a process signing or verifying once pays them, against the tables'.
 func BenchmarkBaseMult(b *testing.B) {
-	s, err := NewSeedSigner(bytes.Repeat([]byte{1}, 32))
+	s, err := NewSigner(bytes.Repeat([]byte{1}, 32))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,39 +16,38 @@ type Signer interface {
 	Sign(msg []byte) []byte
 }
 
-// NewSeedSigner signs with the key crypto/ed25519 derives from a 32-byte seed, and makes
-// the same signatures: the seed is expanded as RFC 8032 says (SHA-512, the first half
-// clamped is the scalar, the second half the prefix) and signed with like an expanded
-// secret. Doing the arithmetic here rather than in crypto/ed25519 lets a one-shot
-// signature skip the base-point table (see baseMult).
-func NewSeedSigner(seed []byte) (Signer, error) {
-	if len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("%w: seed is %d bytes, want %d", ErrKeySize, len(seed), ed25519.SeedSize)
+// NewSigner signs with private, whose length says what it is: a 32-byte seed (Go,
+// libsodium and grenache's own key files), expanded as RFC 8032 says (SHA-512, the first
+// half clamped is the scalar, the second half the prefix), or a 64-byte expanded secret
+// (clamped scalar ‖ prefix: orlp/ed25519, libtorrent, supercop and the original
+// grenache-cli). A seed makes the same signatures as crypto/ed25519. The public key is
+// derived once, here. Doing the arithmetic here rather than in crypto/ed25519 lets a
+// one-shot signature skip the base-point table (see baseMult), and is the only way to
+// sign from an expanded secret, whose seed is unknown.
+func NewSigner(private []byte) (Signer, error) {
+	switch len(private) {
+	case ed25519.SeedSize:
+		h := sha512.Sum512(private)
+		a, err := edwards25519.NewScalar().SetBytesWithClamping(h[:32])
+		if err != nil {
+			return nil, err // unreachable: any 32 bytes are accepted
+		}
+		return newExpandedSigner(a, h[32:]), nil
+	case 64:
+		a, err := expandedScalar(private)
+		if err != nil {
+			return nil, err
+		}
+		return newExpandedSigner(a, private[32:]), nil
 	}
-	h := sha512.Sum512(seed)
-	a, err := edwards25519.NewScalar().SetBytesWithClamping(h[:32])
-	if err != nil {
-		return nil, err // unreachable: any 32 bytes are accepted
-	}
-	return newExpandedSigner(a, h[32:]), nil
+	return nil, fmt.Errorf("%w: private key is %d bytes, want a 32-byte seed or a 64-byte expanded secret", ErrKeySize, len(private))
 }
 
-// expandedSigner signs from an expanded secret, for which crypto/ed25519 has no entry
-// point (the seed that would hash to it is unknown), and from a seed once expanded.
+// expandedSigner signs from an expanded secret, given or expanded from a seed.
 type expandedSigner struct {
 	a      *edwards25519.Scalar
 	prefix [32]byte
 	pub    [PublicKeySize]byte
-}
-
-// NewExpandedSigner signs with a 64-byte expanded secret: clamped scalar ‖ 32-byte prefix,
-// the layout of orlp/ed25519, libtorrent, supercop and the original grenache-cli.
-func NewExpandedSigner(secret []byte) (Signer, error) {
-	a, err := expandedScalar(secret)
-	if err != nil {
-		return nil, err
-	}
-	return newExpandedSigner(a, secret[32:]), nil
 }
 
 func newExpandedSigner(a *edwards25519.Scalar, prefix []byte) *expandedSigner {

@@ -22,7 +22,7 @@ type benchAnswer struct {
 func benchAnswers(b *testing.B) []benchAnswer {
 	b.Helper()
 	seed := bytes.Repeat([]byte{7}, 32)
-	s, err := bep44.NewSeedSigner(seed)
+	s, err := bep44.NewSigner(seed)
 	if err != nil {
 		b.Fatal(err)
 	}

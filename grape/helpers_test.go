@@ -90,7 +90,7 @@ func signer(t *testing.T) bep44.Signer {
 	for i := range seed {
 		seed[i] = byte(i + 1)
 	}
-	s, err := bep44.NewSeedSigner(seed)
+	s, err := bep44.NewSigner(seed)
 	if err != nil {
 		t.Fatal(err)
 	}

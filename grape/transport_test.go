@@ -68,7 +68,7 @@ func TestFetch(t *testing.T) {
 	imm := &bep44.Item{V: []byte("hello world")}
 	big := strings.Repeat("a", bep44.MaxValueSize-3) // 997 bytes: "997:" makes 1001
 	otherKey := func() string {
-		s, err := bep44.NewSeedSigner(make([]byte, 32))
+		s, err := bep44.NewSigner(make([]byte, 32))
 		if err != nil {
 			t.Fatal(err)
 		}

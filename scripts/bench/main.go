@@ -202,11 +202,7 @@ func run(c *config) error {
 	if err != nil {
 		return err
 	}
-	if pair.Kind == keystore.KindSeed {
-		e.signer, err = bep44.NewSeedSigner(pair.Private)
-	} else {
-		e.signer, err = bep44.NewExpandedSigner(pair.Private)
-	}
+	e.signer, err = bep44.NewSigner(pair.Private)
 	if err != nil {
 		return err
 	}
