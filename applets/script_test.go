@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"grenache/grape/grapetest"
@@ -61,20 +62,36 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// TestRegistry refuses duplicate applets and checks that the Makefile's
+// APPLETS, the list its install rule makes a link for, names every applet
+// and nothing else.
 func TestRegistry(t *testing.T) {
-	seen := map[string]bool{}
 	mk, err := os.ReadFile("../Makefile")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var installed []string
+	for _, line := range strings.Split(string(mk), "\n") {
+		if rest, ok := strings.CutPrefix(line, "APPLETS"); ok {
+			if _, list, ok := strings.Cut(rest, ":="); ok {
+				installed = strings.Fields(list)
+			}
+		}
+	}
+	if !strings.Contains(string(mk), "for a in $(APPLETS); do ln -sfn grenache") {
+		t.Errorf("the Makefile's install rule does not make a link for each of $(APPLETS)")
+	}
+	var names []string
+	seen := map[string]bool{}
 	for _, a := range registry {
 		if seen[a.name] {
 			t.Errorf("applet %q registered twice", a.name)
 		}
 		seen[a.name] = true
-		if !strings.Contains(string(mk), " "+a.name) {
-			t.Errorf("the Makefile's APPLETS does not install a link for %q", a.name)
-		}
+		names = append(names, a.name)
+	}
+	if diff := cmp.Diff(names, installed); diff != "" {
+		t.Errorf("the Makefile's APPLETS mismatch the registry (-registry +Makefile):\n%s", diff)
 	}
 }
 
