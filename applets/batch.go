@@ -6,13 +6,13 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -83,6 +83,7 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 		out := bufio.NewWriter(r.stdout)
 		var werr error
 		n := 0
+		hinted := map[string]bool{} // each hint once per batch
 		for ch := range pending {
 			n++
 			res := <-ch
@@ -92,6 +93,12 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 				worst = max(worst, code)
 				failed++
 				fmt.Fprintf(r.stderr, "%s: error: item %d: %v\n", r.prog, n, res.err)
+				for _, h := range hintsOf(res.err) {
+					if !hinted[h] {
+						hinted[h] = true
+						fmt.Fprintf(r.stderr, "%s: hint: %s\n", r.prog, h)
+					}
+				}
 				el := errorLine{Error: res.err.Error(), Exit: code}
 				if h, ok := res.line.(string); ok {
 					el.Hash = h
@@ -142,18 +149,30 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 		}()
 	}
 
-	sc := bufio.NewScanner(r.stdin)
-	sc.Buffer(make([]byte, 0, 4096), maxBatchLine)
+	in := bufio.NewReader(r.stdin)
 	last := map[string]chan struct{}{} // per key: closed when the latest item is answered
-	n := 0
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
+	n, lineNo := 0, 0
+	var rerr error
+	for {
+		raw, long, err := readBatchLine(in)
+		if err != nil {
+			if err != io.EOF {
+				rerr = err
+			}
+			break
+		}
+		lineNo++
+		line := bytes.TrimSpace(raw)
+		if len(line) == 0 && !long {
 			continue
 		}
 		n++
 		ch := make(chan batchResult, 1)
 		pending <- ch
+		if long {
+			ch <- batchResult{err: usagef("line %d is longer than %d KiB", lineNo, maxBatchLine>>10)}
+			continue
+		}
 		it := prepare(line)
 		if it.send == nil {
 			ch <- it.fail
@@ -170,8 +189,8 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 	wg.Wait()
 	close(pending)
 	werr := <-done
-	if err := sc.Err(); err != nil {
-		return usagef("reading item %d from standard input: %v", n+1, err)
+	if rerr != nil {
+		return usagef("reading item %d from standard input: %v", n+1, rerr)
 	}
 	if werr != nil {
 		return fmt.Errorf("writing the results: %w", werr)
@@ -182,41 +201,70 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 	return nil
 }
 
-// decodeLine decodes one JSON line strictly: no unknown fields, no trailing
-// data, valid UTF-8, and no unpaired surrogate escapes (which Go would turn
-// into U+FFFD silently, storing other bytes than the user gave).
-func decodeLine(line []byte, v any) error {
-	if !utf8.Valid(line) {
-		return usagef("the line is not valid UTF-8")
+// readBatchLine reads one line of standard input without its newline,
+// keeping at most maxBatchLine bytes of it: long reports that there were
+// more, which were skipped up to the newline. The last line may end without
+// a newline; after it, the error is io.EOF.
+func readBatchLine(in *bufio.Reader) (line []byte, long bool, err error) {
+	read := false
+	for {
+		chunk, err := in.ReadSlice('\n')
+		read = read || len(chunk) > 0
+		chunk = bytes.TrimSuffix(chunk, []byte{'\n'})
+		if !long && len(line)+len(chunk) <= maxBatchLine {
+			line = append(line, chunk...)
+		} else {
+			long, line = true, nil
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && read:
+			return line, long, nil
+		}
+		return line, long, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return usagef("not a JSON item: %v", err)
-	}
-	if dec.More() {
-		return usagef("more than one JSON value on the line")
-	}
-	return nil
 }
 
-// replaced reports whether decoding put a U+FFFD in s that line did not spell out.
-func replaced(line []byte, s string) bool {
-	return strings.Count(s, "\uFFFD") > bytes.Count(line, []byte("\uFFFD"))+
-		bytes.Count(bytes.ToLower(line), []byte(`\ufffd`))
+// hintsOf gathers the hints err carries, as report prints them.
+func hintsOf(err error) []string {
+	var hints []string
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if ce, ok := e.(*cmdError); ok {
+			hints = append(hints, ce.hints...)
+		}
+	}
+	return hints
 }
 
 // putLine is an input line of put --batch.
 type putLine struct {
-	V    *string      `json:"v"`
-	Salt *string      `json:"salt"`
-	Seq  *json.Number `json:"seq"`
-	Cas  *json.Number `json:"cas"`
+	v, salt  *string
+	seq, cas *int64
 }
 
+// parsePutLine reads a line of put --batch: a JSON string (the value) or an
+// object of "v", "salt", "seq" and "cas".
+func parsePutLine(line []byte) (putLine, error) {
+	var in putLine
+	if line[0] == '"' {
+		v, err := decodeLineText(line, "the value")
+		in.v = &v
+		return in, err
+	}
+	err := decodeLineObject(line,
+		lineField{name: "v", what: "the value", text: &in.v},
+		lineField{name: "salt", what: "the salt", text: &in.salt},
+		lineField{name: "seq", num: &in.seq},
+		lineField{name: "cas", num: &in.cas})
+	return in, err
+}
+
+// putResult is an output line of put --batch: all that get --batch needs to
+// read the item back.
 type putResult struct {
 	Hash string `json:"hash"`
+	Salt string `json:"salt,omitempty"`
 	Seq  *int64 `json:"seq,omitempty"`
 }
 
@@ -233,7 +281,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 	}
 	c := newClock(time.Now)
 	return r.runBatch(d, func(line []byte) batchItem {
-		spec, err := parsePutLine(line, defaults)
+		spec, err := putLineSpec(line, defaults)
 		if err != nil {
 			return batchItem{fail: batchResult{err: err}}
 		}
@@ -248,65 +296,76 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 			}
 			res := putResult{Hash: target}
 			if it.Mutable() {
-				res.Seq = &it.Seq
+				res.Salt, res.Seq = string(it.Salt), &it.Seq
 			}
 			return batchResult{line: res}
 		}}
 	})
 }
 
-func parsePutLine(line []byte, spec putSpec) (putSpec, error) {
-	var in putLine
-	if line[0] == '"' {
-		var s string
-		if err := decodeLine(line, &s); err != nil {
-			return spec, err
-		}
-		in.V = &s
-	} else if err := decodeLine(line, &in); err != nil {
+// putLineSpec is what a line of put --batch stores: the line's fields over
+// the options' spec.
+func putLineSpec(line []byte, spec putSpec) (putSpec, error) {
+	in, err := parsePutLine(line)
+	if err != nil {
 		return spec, err
 	}
-	if in.V == nil {
+	if in.v == nil {
 		return spec, usagef(`the item has no "v"`)
 	}
-	if replaced(line, *in.V) {
-		return spec, usagef("the value has an unpaired surrogate escape: it is not text the grape can carry")
-	}
-	spec.v = []byte(*in.V)
+	spec.v = []byte(*in.v)
 	if err := checkValue(spec.v); err != nil {
 		return spec, err
 	}
-	if !spec.mutable && (in.Salt != nil || in.Seq != nil || in.Cas != nil) {
+	if !spec.mutable && (in.salt != nil || in.seq != nil || in.cas != nil) {
 		return spec, usagef("salt, seq and cas apply to mutable items only: add --mutable")
 	}
-	var err error
-	if in.Salt != nil {
-		if replaced(line, *in.Salt) {
-			return spec, usagef("the salt has an unpaired surrogate escape")
-		}
-		if spec.salt, err = checkSalt(*in.Salt); err != nil {
+	if in.salt != nil {
+		if spec.salt, err = checkSalt(*in.salt); err != nil {
 			return spec, err
 		}
 	}
-	if in.Seq != nil {
-		if spec.seq, err = numberPtr("seq", in.Seq.String()); err != nil {
-			return spec, err
-		}
+	if in.seq != nil {
+		spec.seq = in.seq
 	}
-	if in.Cas != nil {
-		if spec.cas, err = numberPtr("cas", in.Cas.String()); err != nil {
-			return spec, err
-		}
+	if in.cas != nil {
+		spec.cas = in.cas
 	}
 	return spec, nil
 }
 
-// getLine is an input line of get --batch (or a bare hash). Seq is accepted
-// and ignored so that put --batch's output can be read back as it is.
+// getLine is an input line of get --batch: a bare hash, a JSON string (the
+// hash), or an object of "hash", "salt" and "seq", as put --batch writes.
 type getLine struct {
-	Hash string       `json:"hash"`
-	Salt *string      `json:"salt"`
-	Seq  *json.Number `json:"seq"`
+	hash string
+	salt *string
+	// minSeq is the line's "seq", a whole number: put --batch's output line
+	// carries the sequence number it stored.
+	minSeq *int64
+}
+
+func parseGetLine(line []byte) (getLine, error) {
+	var in getLine
+	var err error
+	switch line[0] {
+	case '"':
+		in.hash, err = decodeLineText(line, "the hash")
+	case '{':
+		var hash *string
+		err = decodeLineObject(line,
+			lineField{name: "hash", what: "the hash", text: &hash},
+			lineField{name: "salt", what: "the salt", text: &in.salt},
+			lineField{name: "seq", num: &in.minSeq})
+		if err == nil && hash == nil {
+			err = usagef(`the item has no "hash"`)
+		}
+		if hash != nil {
+			in.hash = *hash
+		}
+	default:
+		in.hash = string(line)
+	}
+	return in, err
 }
 
 type getResult struct {
@@ -324,25 +383,17 @@ func (r *runCtx) getBatch(defaultSalt []byte) error {
 	}
 	return r.runBatch(d, func(line []byte) batchItem {
 		fail := func(hash string, err error) batchItem { return batchItem{fail: batchResult{line: hash, err: err}} }
-		in := getLine{Hash: string(line)}
-		if line[0] == '{' || line[0] == '"' {
-			var err error
-			if line[0] == '"' {
-				err = decodeLine(line, &in.Hash)
-			} else {
-				err = decodeLine(line, &in)
-			}
-			if err != nil {
-				return fail("", err)
-			}
+		in, err := parseGetLine(line)
+		if err != nil {
+			return fail("", err)
 		}
-		target, err := parseHash(in.Hash)
+		target, err := parseHash(in.hash)
 		if err != nil {
 			return fail("", err)
 		}
 		salt := defaultSalt
-		if in.Salt != nil {
-			if salt, err = checkSalt(*in.Salt); err != nil {
+		if in.salt != nil {
+			if salt, err = checkSalt(*in.salt); err != nil {
 				return fail(target.String(), err)
 			}
 		}
