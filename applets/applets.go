@@ -18,6 +18,7 @@ type applet struct {
 	usage     string
 	argsUsage string
 	about     string // a paragraph shown under the usage line of --help
+	exitCodes string // the exit codes paragraph of --help; "" for networkExitCodes
 	flags     func() []cli.Flag
 	run       func(*runCtx) error
 }
@@ -44,9 +45,21 @@ type streams struct {
 
 // Main runs the applet named by the base name of args[0] (grenache-put) or,
 // for the grenache binary itself, by args[1] (grenache put), and returns the
-// exit code.
+// exit code. Whatever ran, output that could not be written to stdout (a full
+// disk, a closed pipe) is an error: exit 1.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	s := &streams{stdin, stdout, stderr}
+	out := &outWriter{w: stdout}
+	prog, code := dispatch(args, &streams{stdin, out, stderr})
+	if out.err != nil && !out.err.reported {
+		fmt.Fprintf(stderr, "%s: error: %v\n", prog, out.err)
+		return ExitFailure
+	}
+	return code
+}
+
+// dispatch finds the applet and runs it; it returns the program name that
+// messages start with and the exit code.
+func dispatch(args []string, s *streams) (prog string, code int) {
 	base := "grenache"
 	if len(args) > 0 {
 		base = filepath.Base(args[0])
@@ -54,35 +67,76 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if name, ok := strings.CutPrefix(base, "grenache-"); ok {
 		if a := lookup(name); a != nil {
-			return a.main(base, args, s)
+			return base, a.main(base, args, s)
 		}
-		fmt.Fprintf(stderr, "%s: error: no applet %q in this grenache binary\n", base, name)
-		listApplets(stderr)
-		return ExitUsage
+		fmt.Fprintf(s.stderr, "%s: error: no applet %q in this grenache binary\n", base, name)
+		listApplets(s.stderr)
+		return base, ExitUsage
 	}
 	if len(args) == 0 {
-		listApplets(stdout)
-		return ExitOK
+		listApplets(s.stdout)
+		return base, ExitOK
 	}
 	switch args[0] {
-	case "-h", "--help", "-help", "help":
-		listApplets(stdout)
-		return ExitOK
+	case "help":
+		// grenache help APPLET is grenache APPLET --help.
+		if len(args) > 1 {
+			if a := lookup(args[1]); a != nil {
+				return "grenache " + a.name, a.main("grenache "+a.name, []string{"--help"}, s)
+			}
+			fmt.Fprintf(s.stderr, "grenache: error: unknown applet %q\n", args[1])
+			listApplets(s.stderr)
+			return base, ExitUsage
+		}
+		listApplets(s.stdout)
+		return base, ExitOK
+	case "-h", "--help", "-help":
+		listApplets(s.stdout)
+		return base, ExitOK
 	case "-V", "--version", "-version":
-		fmt.Fprintln(stdout, versionLine())
-		return ExitOK
+		fmt.Fprintln(s.stdout, versionLine())
+		return base, ExitOK
 	}
 	if a := lookup(args[0]); a != nil {
-		return a.main("grenache "+a.name, args[1:], s)
+		return "grenache " + a.name, a.main("grenache "+a.name, args[1:], s)
 	}
 	if strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(stderr, "grenache: error: unknown option %q\n", args[0])
+		fmt.Fprintf(s.stderr, "grenache: error: unknown option %s\n", args[0])
 	} else {
-		fmt.Fprintf(stderr, "grenache: error: unknown applet %q\n", args[0])
+		fmt.Fprintf(s.stderr, "grenache: error: unknown applet %q\n", args[0])
 	}
-	listApplets(stderr)
-	return ExitUsage
+	listApplets(s.stderr)
+	return base, ExitUsage
 }
+
+// outWriter is standard output, remembering the first write error: every
+// later write fails with it too, so that no output goes on after a gap.
+type outWriter struct {
+	w   io.Writer
+	err *writeError
+}
+
+func (o *outWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err != nil {
+		o.err = &writeError{err: err}
+		return n, o.err
+	}
+	return n, nil
+}
+
+// writeError is a failed write to standard output. report marks it reported,
+// so that Main does not report it twice.
+type writeError struct {
+	err      error
+	reported bool
+}
+
+func (e *writeError) Error() string { return "cannot write to standard output: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 func listApplets(w io.Writer) {
 	fmt.Fprintf(w, "usage: grenache APPLET [OPTION]... [ARG]...\n"+

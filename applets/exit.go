@@ -70,6 +70,10 @@ func report(prog string, stderr io.Writer, err error) int {
 	if err == nil {
 		return ExitOK
 	}
+	var we *writeError
+	if errors.As(err, &we) {
+		we.reported = true
+	}
 	fmt.Fprintf(stderr, "%s: error: %v\n", prog, err)
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if ce, ok := e.(*cmdError); ok {

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adrg/xdg"
 	"github.com/google/go-cmp/cmp"
 
 	"grenache/bep44"
@@ -106,11 +105,9 @@ func clearGrenacheEnv(t *testing.T) {
 // useKeyDirs gives the test its own configuration and home folders, and returns the
 // configuration folder.
 func useKeyDirs(t *testing.T) string {
-	t.Cleanup(xdg.Reload) // registered first, so it runs after the variables are restored
 	config := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", config)
 	t.Setenv("HOME", t.TempDir())
-	xdg.Reload()
 	clearGrenacheEnv(t)
 	return config
 }
@@ -118,7 +115,6 @@ func useKeyDirs(t *testing.T) string {
 // useConfig switches the configuration folder, hence the key pair.
 func useConfig(t *testing.T, dir string) {
 	t.Setenv("XDG_CONFIG_HOME", dir)
-	xdg.Reload()
 }
 
 // newHostileEnv starts a fake grape and stores in it, with Main: two immutable items,

@@ -24,6 +24,8 @@ var keygenApplet = &applet{
 			&cli.BoolFlag{Name: "import", Usage: "copy the original grenache-cli's key pair instead of creating one"},
 		}
 	},
+	exitCodes: "exit codes: 0 success, 1 failure (a pair exists already, or the key folder or files\n" +
+		"cannot be read or written), 2 invalid usage.\n",
 	run: runKeygen,
 }
 
@@ -35,13 +37,20 @@ func runKeygen(r *runCtx) error {
 	if err != nil {
 		return err
 	}
+	if storeHook != nil {
+		storeHook(store)
+	}
 	var pair *keystore.Pair
 	var backup string
+	// SIGINT or SIGTERM while the pair is written: no temporary file (a whole
+	// secret) or half-made backup stays, and the process ends by the signal.
+	stop := onInterrupt(keystore.Interrupt)
 	if r.Bool("import") {
 		pair, backup, err = store.Import(r.Bool("force"))
 	} else {
 		pair, backup, err = store.Generate(r.Bool("force"))
 	}
+	stop()
 	if errors.Is(err, keystore.ErrExists) {
 		if fi, lerr := os.Lstat(store.Path()); lerr == nil && !fi.Mode().IsRegular() {
 			what, hint := "not a regular file", "grenache keeps its key pair in a regular file: move that away"
@@ -56,6 +65,9 @@ func runKeygen(r *runCtx) error {
 		return withCode(ExitFailure, fmt.Errorf("a key pair already exists in %s", store.Path()),
 			"it signs the mutable items you stored: --force replaces it and keeps it as a backup")
 	}
+	if errors.Is(err, keystore.ErrNoKey) && r.Bool("import") {
+		return withHints(err, "grenache-keygen without --import creates a new pair")
+	}
 	if err != nil {
 		return keyError(err)
 	}
@@ -67,9 +79,15 @@ func runKeygen(r *runCtx) error {
 	} else {
 		fmt.Fprintf(r.stderr, "%s: keypair generated successfully in %s\n", r.prog, pair.Path)
 	}
-	fmt.Fprintln(r.stdout, hex.EncodeToString(pair.Public))
+	if _, err := fmt.Fprintln(r.stdout, hex.EncodeToString(pair.Public)); err != nil {
+		return withHints(err, fmt.Sprintf("the pair is stored all the same: its public key is on the '# public key:' line of %s", pair.Path))
+	}
 	return nil
 }
+
+// storeHook, when set, may change the store keygen writes to. Tests set it
+// (in the test binary only) to pause or slow an install; it is nil otherwise.
+var storeHook func(*keystore.Store)
 
 // keyError adds the hint that fixes a key problem.
 func keyError(err error) error {
@@ -78,7 +96,9 @@ func keyError(err error) error {
 	case errors.As(err, &pe):
 		return withHints(err, "make it private: chmod 600 "+pe.Path)
 	case errors.Is(err, keystore.ErrNoKey):
-		return withHints(err, "create one with grenache-keygen (or bring the original tool's with grenache-keygen --import)")
+		// Load signs with the original tool's pair when its files exist, so
+		// --import cannot help here.
+		return withHints(err, "create one with grenache-keygen")
 	}
 	return err
 }

@@ -1,19 +1,24 @@
 package applets
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -119,47 +124,125 @@ func TestKeysRace(t *testing.T) {
 	}
 }
 
-// TestKeysRaceForce: keygen --force processes racing over an existing pair.
-// All succeed; the last one in place wins. The folder holds only whole pairs:
-// the key, one of those printed, and backups, among which the first pair.
-// A pair that was replaced before any other process backed it up is in no
-// file: see the notes (the keygen that made it printed it all the same).
+// TestKeysRaceForce: keygen --force processes racing over an existing pair,
+// each pausing between keeping its backup and installing its pair (where,
+// without the folder's lock, they all backed up the same pair and renamed
+// over each other, so that keys they printed were in no file). All succeed;
+// every printed key, and the first pair, is the key or in a backup.
 func TestKeysRaceForce(t *testing.T) {
 	t.Parallel()
-	for round := 0; round < 3; round++ {
+	for round := 0; round < 2; round++ {
 		env := procEnv(t)
 		first := runProc(t, env, "grenache-keygen")
 		expectProc(t, "first keygen", first, ExitOK)
-		results := racingKeygens(t, env, 4, "--force")
-		printed := map[string]bool{}
-		for _, r := range results {
-			expectProc(t, "keygen --force", r, ExitOK, `previous key pair kept as .*key\.bak\.`)
-			printed[strings.TrimSpace(r.stdout)] = true
-		}
+		results := racingKeygens(t, append(env, installHookEnv+"=delay=100ms"), 4, "--force")
 		dir := keyFolder(env)
-		if got := hex.EncodeToString(loadPair(t, filepath.Join(dir, "key")).Public); !printed[got] {
-			t.Errorf("round %d: stored public key %s was printed by no keygen", round, got)
-		}
-		entries := folderEntries(t, dir)
-		kept := map[string]bool{}
+		found := map[string]string{}
 		names, _ := os.ReadDir(dir)
 		for _, e := range names {
-			if strings.HasPrefix(e.Name(), "key.bak.") {
-				kept[hex.EncodeToString(loadPair(t, filepath.Join(dir, e.Name())).Public)] = true
-			}
+			found[hex.EncodeToString(loadPair(t, filepath.Join(dir, e.Name())).Public)] = e.Name()
 		}
-		if !kept[strings.TrimSpace(first.stdout)] {
-			t.Errorf("round %d: the first pair is in no backup", round)
+		for i, r := range append(results, first) {
+			expectProc(t, "keygen", r, ExitOK)
+			if _, ok := found[strings.TrimSpace(r.stdout)]; !ok {
+				t.Errorf("round %d: keygen %d printed %s, which is in no file of %v", round, i, strings.TrimSpace(r.stdout), found)
+			}
 		}
 		want := []string{"key"}
 		for range len(results) {
 			want = append(want, "key.bak.*")
 		}
+		entries := folderEntries(t, dir)
 		sort.Strings(entries)
 		if diff := cmp.Diff(want, entries); diff != "" {
 			t.Errorf("round %d: key folder mismatch (-want +got):\n%s", round, diff)
 		}
 	}
+}
+
+// TestKeysInterrupted: SIGINT or SIGTERM while keygen holds its new pair in a
+// temporary file (a whole secret) and, with --force, a backup of the old one.
+// keygen ends by that signal (a shell shows 130 or 143), prints nothing, and
+// leaves the folder as it was: no temporary file, no backup, the old key
+// byte for byte.
+func TestKeysInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		for _, force := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v force=%v", sig, force), func(t *testing.T) {
+				env := procEnv(t)
+				key := filepath.Join(keyFolder(env), "key")
+				var old []byte
+				var args []string
+				if force {
+					procKeygen(t, env)
+					old = readOrFail(t, key)
+					args = []string{"--force"}
+				}
+				cmd := exec.Command(procPath(t, "grenache-keygen"), args...)
+				cmd.Env = append(env, installHookEnv+"=hold")
+				var stdout bytes.Buffer
+				cmd.Stdout = &stdout
+				pipe, err := cmd.StderrPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				killer := time.AfterFunc(processBound, func() { cmd.Process.Kill() })
+				defer killer.Stop()
+				stderr := bufio.NewReader(pipe)
+				var tmp string
+				for tmp == "" {
+					line, err := stderr.ReadString('\n')
+					if err != nil {
+						t.Fatalf("keygen ended before holding: %v", err)
+					}
+					tmp, _ = strings.CutPrefix(strings.TrimSuffix(line, "\n"), "holding ")
+				}
+				if _, err := os.Stat(tmp); err != nil {
+					t.Fatalf("the temporary file is not there while keygen holds: %v", err)
+				}
+				if force && len(folderEntries(t, keyFolder(env))) != 3 {
+					t.Fatalf("while holding, the folder holds %v, want the key, the backup and the temporary file", folderEntries(t, keyFolder(env)))
+				}
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				rest, _ := io.ReadAll(stderr)
+				cmd.Wait()
+				ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+				if !ws.Signaled() || ws.Signal() != sig {
+					t.Errorf("keygen ended with %v, want ended by %v; stderr: %s", cmd.ProcessState, sig, rest)
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("interrupted keygen printed %q", stdout.String())
+				}
+				if !force {
+					if diff := cmp.Diff([]string(nil), folderEntries(t, keyFolder(env))); diff != "" {
+						t.Errorf("key folder mismatch (-want +got):\n%s", diff)
+					}
+					return
+				}
+				if diff := cmp.Diff([]string{"key"}, folderEntries(t, keyFolder(env))); diff != "" {
+					t.Errorf("key folder mismatch (-want +got):\n%s", diff)
+				}
+				if now := readOrFail(t, key); !bytes.Equal(old, now) {
+					t.Errorf("the key file changed")
+				}
+			})
+		}
+	}
+}
+
+func readOrFail(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestKeysForceKeepsPrevious: --force keeps the previous file, byte for
@@ -433,7 +516,7 @@ func TestKeysFolders(t *testing.T) {
 		setup: func(k *keyDirs) { k.mkdir(k.config, 0o500) },
 		steps: []keyStep{
 			{keygen, ExitFailure, []string{`^grenache-keygen: error: cannot create the key folder: mkdir .*/config/grenache: permission denied\n$`}},
-			{put, ExitFailure, []string{`^grenache-put: error: no key pair found in .*/home/\.grenache-cli\n`, `hint: create one with grenache-keygen`}},
+			{put, ExitFailure, []string{`^grenache-put: error: no key pair found at .*/config/grenache/key\ngrenache-put: hint: create one with grenache-keygen\n$`}},
 		},
 	}, {
 		name:  "read-only key folder without a pair",
@@ -569,5 +652,99 @@ func TestKeysFolders(t *testing.T) {
 				tc.check(k)
 			}
 		})
+	}
+}
+
+// TestKeysNoAbsoluteFolder: a relative XDG_CONFIG_HOME is ignored (the XDG
+// specification) and a relative or missing HOME gives no folder: with no
+// absolute folder from the environment, keygen writes nothing anywhere (it
+// used to write /.config/grenache/key, or under the working folder) and says
+// what to set. A relative XDG_CONFIG_HOME with an absolute HOME uses
+// $HOME/.config.
+func TestKeysNoAbsoluteFolder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ config, home, want string }{
+		{"cfg", "", `^grenache-keygen: error: no absolute folder for the key pair \(XDG_CONFIG_HOME "cfg" is relative, HOME is not set\): set XDG_CONFIG_HOME or HOME to an absolute path\n$`},
+		{"", "home", `\(XDG_CONFIG_HOME is not set, HOME "home" is relative\): set XDG_CONFIG_HOME or HOME to an absolute path\n$`},
+		{"cfg", "home", `\(XDG_CONFIG_HOME "cfg" is relative, HOME "home" is relative\)`},
+		{"", "", `\(XDG_CONFIG_HOME is not set, HOME is not set\)`},
+	} {
+		env := procEnv(t)
+		env = slices.DeleteFunc(env, func(kv string) bool {
+			return strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=")
+		})
+		if tc.config != "" {
+			env = append(env, "XDG_CONFIG_HOME="+tc.config)
+		}
+		if tc.home != "" {
+			env = append(env, "HOME="+tc.home)
+		}
+		cwd := t.TempDir()
+		for _, args := range [][]string{{"grenache-keygen"}, {"grenache-keygen", "--force"}, {"grenache-put", "-m", "x"}} {
+			r, err := spawnProcIn(cwd, procPath(t, args[0]), env, args[1:]...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectProc(t, fmt.Sprintf("XDG_CONFIG_HOME=%q HOME=%q %s", tc.config, tc.home, strings.Join(args, " ")), r, ExitFailure,
+				strings.Replace(tc.want, "grenache-keygen", args[0], 1))
+		}
+		if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+			t.Errorf("XDG_CONFIG_HOME=%q HOME=%q: keygen wrote in the working folder: %v", tc.config, tc.home, entries)
+		}
+	}
+	if _, err := os.Lstat("/.config/grenache/key"); err == nil {
+		t.Errorf("/.config/grenache/key exists")
+	}
+
+	home := t.TempDir()
+	env := append(procEnv(t), "XDG_CONFIG_HOME=cfg", "HOME="+home)
+	cwd := t.TempDir()
+	r, err := spawnProcIn(cwd, procPath(t, "grenache-keygen"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectProc(t, "keygen with a relative XDG_CONFIG_HOME", r, ExitOK, `generated successfully in `+regexp.QuoteMeta(filepath.Join(home, ".config", "grenache", "key"))+`\n`)
+	loadPair(t, filepath.Join(home, ".config", "grenache", "key"))
+}
+
+// spawnProcIn is spawnProc in the working folder dir.
+func spawnProcIn(dir, path string, env []string, args ...string) (procResult, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = time.Second
+	timer := time.AfterFunc(processBound, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Run()
+	r := procResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	if r.code < 0 {
+		return r, fmt.Errorf("%s %q: %v\n%v", filepath.Base(path), args, err, r)
+	}
+	return r, nil
+}
+
+// TestKeysLegacyPubNotRegular: the original's key.pub as a named pipe made
+// put -m and keygen --import wait forever for a writer. Both refuse it at
+// once, naming the file.
+func TestKeysLegacyPubNotRegular(t *testing.T) {
+	t.Parallel()
+	env := procEnv(t)
+	legacy := filepath.Join(procEnvValue(env, "HOME"), ".grenache-cli")
+	if err := os.MkdirAll(legacy, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(legacy, "key"), []byte(strings.Repeat("00", 64)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(legacy, "key.pub"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := `error: ` + regexp.QuoteMeta(filepath.Join(legacy, "key.pub")) + `: not a regular file: it is a named pipe \(keep the key in a regular file\)\n$`
+	expectProc(t, "put -m", runProc(t, env, "grenache-put", "-m", "-n", "1", "x"), ExitFailure, want)
+	expectProc(t, "keygen --import", runProc(t, env, "grenache-keygen", "--import"), ExitFailure, want)
+	expectProc(t, "keygen --import --force", runProc(t, env, "grenache-keygen", "--import", "--force"), ExitFailure, want)
+	if entries, _ := os.ReadDir(keyFolder(env)); len(entries) != 0 {
+		t.Errorf("the key folder holds %v", entries)
 	}
 }

@@ -34,7 +34,7 @@ var putApplet = &applet{
 			&cli.BoolFlag{Name: "mutable", Aliases: []string{"m"}, Usage: "store a mutable item signed with your key pair"},
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "store the mutable item under `SALT` (1 to 64 bytes)"},
 			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds)"},
-			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "store only if the stored item's sequence number is `N` (compare and swap)"},
+			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "replace the stored item only if its seq is `N` (compare and swap); with none stored yet, store anyway"},
 		), batchFlags()...)
 	},
 	run: runPut,

@@ -4,7 +4,11 @@
 // # The key file
 //
 // The pair lives in ONE file, <config>/grenache/key, where <config> is
-// $XDG_CONFIG_HOME (usually ~/.config). Public and private halves share a file
+// $XDG_CONFIG_HOME, else $HOME/.config. Only an absolute path counts: a
+// relative XDG_CONFIG_HOME is ignored, as the XDG base directory
+// specification says, and with no absolute folder at all there is no store
+// (Default fails and says what to set) rather than a key written relative to
+// wherever the command runs. Public and private halves share a file
 // so that they can never be mismatched, as two separate files can be. The
 // folder is created with mode 0700 and the file with mode 0600:
 //
@@ -48,6 +52,14 @@
 //     as a hard link named key.bak.<UTC time YYYYMMDDTHHMMSSZ> (with a -N
 //     suffix if that name is taken) and the new file is renamed over the old
 //     one. No temporary file is left behind, whatever fails.
+//   - From reading the current key to installing the new one, the key folder
+//     is locked (flock on the folder itself, so no lock file is left; where
+//     flock does not exist or the file system refuses it, there is no lock).
+//     Two forced replacements racing therefore keep each other's pair as a
+//     backup: every pair ever installed is the key or a backup.
+//   - Interrupt, called by a signal handler before the process ends, removes
+//     the temporary file and the backup of an install that has not completed
+//     and keeps it from completing.
 //
 // # The original tool's files
 //
@@ -55,6 +67,7 @@
 // expanded secret) and $HOME/.grenache-cli/key.pub (64 hex characters). They
 // are read as they are (a trailing newline and upper-case hex are accepted),
 // the same permission rule applies to key, and key.pub must match the public
-// key derived from key. Store.Load falls back to them when the new file does
+// key derived from key. key.pub may be a link (it holds no secret) but must
+// be, or lead to, a regular file: a named pipe would block the read forever. Store.Load falls back to them when the new file does
 // not exist, and Store.Import copies them into the new file.
 package keystore

@@ -9,9 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
-
-	"github.com/adrg/xdg"
 )
 
 var (
@@ -48,27 +47,48 @@ type Store struct {
 	Now       func() time.Time
 	Rand      io.Reader
 
-	// beforeInstall, when set, runs with the temporary file's path just
-	// before it is put in place; an error aborts the install. Tests use it
-	// to inject a failure at the last possible moment.
-	beforeInstall func(tmp string) error
+	// BeforeInstall, when set, runs with the temporary file's path just
+	// before it is put in place, with the key folder locked; an error aborts
+	// the install. Tests use it to inject a failure or a pause at the last
+	// possible moment; programs leave it nil.
+	BeforeInstall func(tmp string) error
 }
 
 // Default returns the store in the user's folders: $XDG_CONFIG_HOME/grenache
-// and $HOME/.grenache-cli. adrg/xdg reads the environment once; call
-// xdg.Reload after changing it.
+// (else $HOME/.config/grenache) and $HOME/.grenache-cli. Only absolute paths
+// count: the XDG base directory specification has a relative XDG_CONFIG_HOME
+// ignored, and a relative HOME would put the key wherever the command happens
+// to run. Without an absolute folder there is no store, and the error says
+// what to set.
 func Default() (*Store, error) {
 	s := &Store{}
+	config, home := os.Getenv("XDG_CONFIG_HOME"), os.Getenv("HOME")
+	if runtime.GOOS == "windows" && home == "" {
+		home, _ = os.UserHomeDir() // %USERPROFILE%
+	}
 	// Without a home folder (a container with XDG_CONFIG_HOME alone) there are no
 	// original tool's files to fall back to, and nothing else is missing.
-	if home, err := os.UserHomeDir(); err == nil {
+	if filepath.IsAbs(home) {
 		s.LegacyDir = filepath.Join(home, ".grenache-cli")
 	}
-	if xdg.ConfigHome == "" || (os.Getenv("XDG_CONFIG_HOME") == "" && s.LegacyDir == "") {
-		return nil, errors.New("cannot find the configuration folder: set XDG_CONFIG_HOME or HOME")
+	switch {
+	case filepath.IsAbs(config):
+		s.Dir = filepath.Join(config, "grenache")
+	case filepath.IsAbs(home):
+		s.Dir = filepath.Join(home, ".config", "grenache")
+	default:
+		return nil, fmt.Errorf("no absolute folder for the key pair (%s, %s): set XDG_CONFIG_HOME or HOME to an absolute path",
+			describeVar("XDG_CONFIG_HOME", config), describeVar("HOME", home))
 	}
-	s.Dir = filepath.Join(xdg.ConfigHome, "grenache")
 	return s, nil
+}
+
+// describeVar says why an environment variable gives no folder.
+func describeVar(name, value string) string {
+	if value == "" {
+		return name + " is not set"
+	}
+	return fmt.Sprintf("%s %q is relative", name, value)
 }
 
 // Path returns the path of the new store's key file.
@@ -104,7 +124,13 @@ func (s *Store) Load() (*Pair, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	return s.LoadLegacy()
+	pair, err := s.LoadLegacy()
+	if errors.Is(err, ErrNoKey) {
+		// grenache's own path is where a key is expected: name it, not the
+		// original tool's folder that was only a fallback.
+		return nil, fmt.Errorf("%w at %s", ErrNoKey, s.Path())
+	}
+	return pair, err
 }
 
 // Generate creates a new key pair from a fresh seed and stores it. Without
@@ -156,15 +182,11 @@ func readPrivate(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !before.Mode().IsRegular() {
-		what := "a " + before.Mode().Type().String() + " file"
-		if before.Mode()&fs.ModeSymlink != 0 {
-			what = "a symbolic link"
-		} else if before.IsDir() {
-			what = "a folder"
-		}
-		return nil, fmt.Errorf("%s: %w: it is %s (keep the key in a regular file)", path, ErrNotRegular, what)
+		return nil, fmt.Errorf("%s: %w: it is %s (keep the key in a regular file)", path, ErrNotRegular, describeMode(before.Mode()))
 	}
-	f, err := os.Open(path)
+	// Non-blocking, so that a named pipe swapped in after the check cannot
+	// block the open; the check below then refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +204,41 @@ func readPrivate(path string) ([]byte, error) {
 		return nil, &PermissionError{Path: path, Mode: info.Mode().Perm()}
 	}
 	return readLimited(path, f)
+}
+
+// openRegular opens path, following links, and refuses anything but a regular
+// file. The open does not block, so a named pipe is refused rather than waited on.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file: it is %s (keep the key in a regular file)", path, describeMode(info.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// describeMode names a kind of file that is not a regular one.
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a " + m.Type().String() + " file"
 }
 
 func readLimited(path string, r io.Reader) ([]byte, error) {

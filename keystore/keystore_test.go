@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/adrg/xdg"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -222,7 +222,7 @@ func TestGenerateFailureKeepsOldPair(t *testing.T) {
 		{"rand fails", false, func(s *Store) { s.Rand = failingReader{} }, "entropy source broken"},
 		{"rand fails, force", true, func(s *Store) { s.Rand = failingReader{} }, "entropy source broken"},
 		{"install fails, force", true, func(s *Store) {
-			s.beforeInstall = func(tmp string) error {
+			s.BeforeInstall = func(tmp string) error {
 				// The temporary file and the backup exist at this point,
 				// so the test shows they are cleaned up afterwards.
 				if _, err := os.Stat(tmp); err != nil {
@@ -232,10 +232,10 @@ func TestGenerateFailureKeepsOldPair(t *testing.T) {
 			}
 		}, "injected failure"},
 		{"install fails", false, func(s *Store) {
-			s.beforeInstall = func(string) error { return injected }
+			s.BeforeInstall = func(string) error { return injected }
 		}, "injected failure"},
 		{"rename fails, force", true, func(s *Store) {
-			s.beforeInstall = func(string) error {
+			s.BeforeInstall = func(string) error {
 				// A folder in the way of the rename (the key moved aside
 				// and replaced) makes os.Rename fail for real.
 				key := s.Path()
@@ -334,6 +334,56 @@ func TestGenerateRaceGoroutines(t *testing.T) {
 		if diff := cmp.Diff([]string{"key"}, listDir(t, dir)); diff != "" {
 			t.Errorf("round %d: folder entries mismatch (-want +got):\n%s", round, diff)
 		}
+	}
+}
+
+// TestGenerateForceRaceKeepsEveryPair: forced replacements racing over one
+// folder, each pausing between keeping its backup and installing (where an
+// unlocked replacement loses pairs: all back up the same old pair, then
+// rename over each other). Every pair made is found afterwards, as the key or
+// in a backup, and so is the first one.
+func TestGenerateForceRaceKeepsEveryPair(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "grenache")
+	first, _, err := (&Store{Dir: dir}).Generate(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	var (
+		wg    sync.WaitGroup
+		pairs [n]*Pair
+		errs  [n]error
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &Store{Dir: dir, BeforeInstall: func(string) error { time.Sleep(30 * time.Millisecond); return nil }}
+			pairs[i], _, errs[i] = s.Generate(true)
+		}()
+	}
+	wg.Wait()
+	found := map[string]string{}
+	for _, name := range listDir(t, dir) {
+		p, err := Parse(name, readFile(t, filepath.Join(dir, name)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		found[hexOf(p.Public)] = name
+	}
+	if _, ok := found[hexOf(first.Public)]; !ok {
+		t.Errorf("the first pair is in no file")
+	}
+	for i, p := range pairs {
+		if errs[i] != nil {
+			t.Fatalf("Generate(true): %v", errs[i])
+		}
+		if _, ok := found[hexOf(p.Public)]; !ok {
+			t.Errorf("pair %d (%s) is in no file; the folder holds %v", i, hexOf(p.Public), found)
+		}
+	}
+	if len(found) != n+1 {
+		t.Errorf("the folder holds %d pairs, want %d: %v", len(found), n+1, found)
 	}
 }
 
@@ -516,17 +566,15 @@ func mustSymlink(t *testing.T, target, link string) {
 }
 
 func TestDefault(t *testing.T) {
-	t.Cleanup(xdg.Reload) // runs after the variables below are restored
 	root := t.TempDir()
 	t.Setenv("HOME", filepath.Join(root, "home"))
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "cfg"))
-	xdg.Reload()
 	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &Store{Dir: filepath.Join(root, "cfg", "grenache"), LegacyDir: filepath.Join(root, "home", ".grenache-cli")}
-	if diff := cmp.Diff(want, s, cmp.AllowUnexported(Store{})); diff != "" {
+	if diff := cmp.Diff(want, s); diff != "" {
 		t.Errorf("Default mismatch (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(filepath.Join(root, "cfg", "grenache", "key"), s.Path()); diff != "" {
@@ -538,11 +586,9 @@ func TestDefault(t *testing.T) {
 // works there, without the original tool's files to fall back to; with neither
 // variable there is no place for a key, and the error says what to set.
 func TestDefaultWithoutHome(t *testing.T) {
-	t.Cleanup(xdg.Reload)
 	root := t.TempDir()
 	t.Setenv("HOME", "")
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "cfg"))
-	xdg.Reload()
 	s, err := Default()
 	if err != nil {
 		t.Fatalf("Default with XDG_CONFIG_HOME alone: %v", err)
@@ -563,9 +609,44 @@ func TestDefaultWithoutHome(t *testing.T) {
 		t.Errorf("Load after Generate: %v", err)
 	}
 
-	t.Setenv("XDG_CONFIG_HOME", "")
-	xdg.Reload()
-	if _, err := Default(); err == nil || !strings.Contains(err.Error(), "set XDG_CONFIG_HOME or HOME") {
-		t.Errorf("Default with neither variable: %v, want an error naming both", err)
+	for _, tc := range []struct{ config, home, want string }{
+		{"", "", `\(XDG_CONFIG_HOME is not set, HOME is not set\): set XDG_CONFIG_HOME or HOME to an absolute path$`},
+		{"cfg", "", `\(XDG_CONFIG_HOME "cfg" is relative, HOME is not set\): set XDG_CONFIG_HOME or HOME to an absolute path$`},
+		{"", "home", `\(XDG_CONFIG_HOME is not set, HOME "home" is relative\): set`},
+		{"./cfg", "../home", `\(XDG_CONFIG_HOME "\./cfg" is relative, HOME "\.\./home" is relative\): set`},
+		{"~/cfg", "", `XDG_CONFIG_HOME "~/cfg" is relative`},
+	} {
+		t.Setenv("XDG_CONFIG_HOME", tc.config)
+		t.Setenv("HOME", tc.home)
+		s, err := Default()
+		if err == nil || !regexp.MustCompile(tc.want).MatchString(err.Error()) {
+			t.Errorf("Default with XDG_CONFIG_HOME=%q HOME=%q: %v, %v; want an error matching %q", tc.config, tc.home, s, err, tc.want)
+		}
+	}
+}
+
+// TestDefaultRelative: a relative XDG_CONFIG_HOME is ignored (as the XDG base
+// directory specification says) for $HOME/.config; a relative HOME gives no
+// folder for the original tool's files.
+func TestDefaultRelative(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", "cfg")
+	t.Setenv("HOME", filepath.Join(root, "home"))
+	s, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Store{Dir: filepath.Join(root, "home", ".config", "grenache"), LegacyDir: filepath.Join(root, "home", ".grenache-cli")}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("Default with a relative XDG_CONFIG_HOME mismatch (-want +got):\n%s", diff)
+	}
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "cfg"))
+	t.Setenv("HOME", "home")
+	if s, err = Default(); err != nil {
+		t.Fatal(err)
+	}
+	want = &Store{Dir: filepath.Join(root, "cfg", "grenache")}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("Default with a relative HOME mismatch (-want +got):\n%s", diff)
 	}
 }

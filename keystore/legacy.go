@@ -15,7 +15,7 @@ import (
 // not an absent key.
 func (s *Store) LoadLegacy() (*Pair, error) {
 	if s.LegacyDir == "" {
-		return nil, fmt.Errorf("%w (no home folder, so no original grenache-cli keys either)", ErrNoKey)
+		return nil, fmt.Errorf("%w: no absolute home folder (HOME), so no original grenache-cli files either", ErrNoKey)
 	}
 	keyPath, pubPath := s.legacyPaths()
 	secretText, keyErr := readPrivate(keyPath)
@@ -24,7 +24,7 @@ func (s *Store) LoadLegacy() (*Pair, error) {
 	pubMissing := errors.Is(pubErr, fs.ErrNotExist)
 	switch {
 	case keyMissing && pubMissing:
-		return nil, fmt.Errorf("%w in %s", ErrNoKey, s.LegacyDir)
+		return nil, fmt.Errorf("%w: the original grenache-cli's files %s and %s do not exist", ErrNoKey, keyPath, pubPath)
 	case keyMissing:
 		return nil, fmt.Errorf("%s exists but %s does not: the private key is missing", pubPath, keyPath)
 	case keyErr != nil:
@@ -36,7 +36,9 @@ func (s *Store) LoadLegacy() (*Pair, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(pubPath)
+	// key.pub holds no secret, so a link to it is followed; but a named pipe
+	// or a device would block the read or never end it.
+	f, err := openRegular(pubPath)
 	if err != nil {
 		return nil, err
 	}

@@ -185,3 +185,19 @@ func TestImportThenLoad(t *testing.T) {
 func ptr(s string) *string { return &s }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// TestLoadNoKeyNamesOwnPath: with no pair anywhere, Load names grenache's own
+// key path, where a pair is expected, not the original tool's folder.
+func TestLoadNoKeyNamesOwnPath(t *testing.T) {
+	s := newStore(t)
+	_, err := s.Load()
+	if !errors.Is(err, ErrNoKey) || err.Error() != "no key pair found at "+s.Path() {
+		t.Errorf("Load: %v, want ErrNoKey at %s", err, s.Path())
+	}
+	_, _, err = s.Import(false)
+	want := "no key pair found: the original grenache-cli's files " + filepath.Join(s.LegacyDir, "key") + " and " +
+		filepath.Join(s.LegacyDir, "key.pub") + " do not exist"
+	if !errors.Is(err, ErrNoKey) || err.Error() != want {
+		t.Errorf("Import: %v, want %q", err, want)
+	}
+}
