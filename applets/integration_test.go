@@ -30,6 +30,7 @@ func TestIntegration(t *testing.T) {
 			"exits":   cmdExits,
 			"getfile": cmdGetFile,
 			"oddkey":  cmdOddKey,
+			"repeat":  cmdRepeat,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
