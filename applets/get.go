@@ -30,7 +30,7 @@ var getApplet = &applet{
 			&cli.BoolFlag{Name: "value", Aliases: []string{"v"}, Usage: "print the value (the default)"},
 			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
 			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (nothing when the grape holds the item itself)"},
-			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's whole answer as compact JSON"},
+			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's answer as compact JSON, as jq -c does, with only the fields checked"},
 		), batchFlags()...)
 	},
 	run: runGet,

@@ -101,6 +101,12 @@ func TestFetch(t *testing.T) {
 		{"immutable 1000-byte value", bep44.ImmutableTarget([]byte(most)), "", `{"v":"` + most + `"}`, nil},
 		{"mutable 1000-byte value", moreSalt.Target(), "foo", answerJSON(t, moreSalt, nil), nil},
 		{"immutable empty value", bep44.ImmutableTarget(nil), "", `{"id":"ab","token":null,"v":""}`, nil},
+		{"salt in the answer differs", it.Target(), "foo", answerJSON(t, it, func(m map[string]any) { m["salt"] = "bar" }), bep44.ErrTargetMismatch},
+		{"salt in an immutable answer", imm.Target(), "", answerJSON(t, imm, func(m map[string]any) { m["salt"] = "bar" }), bep44.ErrTargetMismatch},
+		{"immutable with nodes and seq 0", imm.Target(), "", answerJSON(t, imm, func(m map[string]any) {
+			m["seq"] = 0
+			m["nodes"] = map[string]any{"type": "Buffer", "data": []int{1, 2, 3}}
+		}), nil},
 	}
 
 	for _, tt := range tests {
