@@ -23,7 +23,7 @@ import (
 const (
 	flagBatch = "batch"
 	flagJobs  = "jobs"
-	// maxBatchLine bounds one input line: a 996-byte value escaped as \uXXXX
+	// maxBatchLine bounds one input line: a 1000-byte value escaped as \uXXXX
 	// is about 6 KB; anything far larger is not an item.
 	maxBatchLine = 64 << 10
 )

@@ -29,8 +29,8 @@ var getApplet = &applet{
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "the `SALT` the mutable item was stored with"},
 			&cli.BoolFlag{Name: "value", Aliases: []string{"v"}, Usage: "print the value (the default)"},
 			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
-			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (empty when the grape holds the item itself)"},
-			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's whole answer as compact JSON"},
+			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (nothing when the grape holds the item itself)"},
+			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's answer as compact JSON, as jq -c does, with only the fields checked"},
 		), batchFlags()...)
 	},
 	run: runGet,
@@ -72,6 +72,9 @@ func runGet(r *runCtx) error {
 	case "id":
 		out = []byte(ans.ID)
 	case "write":
+		if ans.Token == "" {
+			return nil // null: the grape holds the item itself; the original printed nothing
+		}
 		out = []byte(ans.Token)
 	case "raw":
 		out = ans.Raw

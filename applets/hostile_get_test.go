@@ -10,6 +10,7 @@ const (
 	reTarget    = `error: target mismatch: asked for [0-9a-f]{40}, the item's is [0-9a-f]{40}`
 	reSignature = `error: invalid signature: seq -?\d+ under key [0-9a-f]{64}`
 	reProtocol  = `error: unexpected answer from the grape \(HTTP 200\): `
+	reSalt      = `error: target mismatch: the answer's salt `
 )
 
 // TestHostileGetAnswers tampers with the answers to gets of real items.
@@ -32,7 +33,8 @@ func TestHostileGetAnswers(t *testing.T) {
 		{name: "immutable v appended to", args: getImm, tamper: setString("v", func(s string) string { return s + "!" }), code: 4, stderr: reTarget},
 		{name: "immutable v cut by one byte", args: getImm, tamper: setString("v", func(s string) string { return s[:len(s)-1] }), code: 4, stderr: reTarget},
 		{name: "immutable v empty", args: getImm, tamper: setRaw("v", `""`), code: 4, stderr: reTarget},
-		{name: "immutable v over 996 bytes", args: getImm, tamper: setRaw("v", jsonQuote(strings.Repeat("a", 997))), code: 4, stderr: `error: value too large`},
+		{name: "immutable v over 1000 bytes", args: getImm, tamper: setRaw("v", jsonQuote(strings.Repeat("a", 1001))), code: 4, stderr: `error: value too large: the value is 1001 bytes, a DHT node keeps at most 1000`},
+		{name: "immutable v of 1000 bytes, not the item's", args: getImm, tamper: setRaw("v", jsonQuote(strings.Repeat("a", 1000))), code: 4, stderr: reTarget},
 		{name: "immutable v raw invalid UTF-8", args: getImm, tamper: setRaw("v", "\"hello w\xffrld\""), code: 1, stderr: reProtocol + `the answer is not valid UTF-8`},
 		{name: "immutable v lone surrogate escape", args: getImm, tamper: setRaw("v", `"hello \ud800world"`), code: 4, stderr: reTarget},
 		{name: "immutable v invalid escape", args: getImm, tamper: setRaw("v", `"hello \x41world"`), code: 1, stderr: reProtocol + `the answer is not valid JSON: invalid character 'x' in string escape code`},
@@ -50,7 +52,20 @@ func TestHostileGetAnswers(t *testing.T) {
 			return append(fs, field{"k", mutK}, field{"sig", fieldOf(e.answers[e.mut], "sig")}, field{"seq", "7"})
 		}), code: 4, stderr: reTarget},
 		{name: "immutable answer given k only", args: getImm, tamper: setRaw("k", mutK), code: 1, stderr: reProtocol + `a mutable answer needs k, sig and seq; got k true, sig false, seq false`},
-		{name: "immutable answer with a salt", args: getImm, tamper: setRaw("salt", `"pepper"`), code: 1, stderr: reProtocol + `the answer's salt "pepper" is not the salt asked with ""`},
+		{name: "immutable answer given sig only", args: getImm, tamper: setRaw("sig", fieldOf(e.answers[e.mut], "sig")), code: 1, stderr: reProtocol + `a mutable answer needs k, sig and seq; got k false, sig true, seq false`},
+		{name: "immutable answer given k and seq, no sig", args: getImm, tamper: both(setRaw("k", mutK), setRaw("seq", "7")), code: 1, stderr: reProtocol + `a mutable answer needs k, sig and seq; got k true, sig false, seq true`},
+		{name: "immutable answer with a salt", args: getImm, tamper: setRaw("salt", `"pepper"`), code: 4, stderr: reSalt + `"pepper" is not the salt asked with ""`},
+
+		// What no check covers is accepted and never printed: grapes copy every key of the
+		// answering node's reply, and nodes of other implementations add nodes beside a
+		// value and seq 0 on an immutable item.
+		{name: "immutable answer with nodes and seq 0", args: getImm, tamper: both(setRaw("nodes", `{"type":"Buffer","data":[1,2,3]}`), setRaw("seq", "0")), code: 0, stdout: immValue + "\n"},
+		{name: "immutable answer with nodes and seq 0, -r", args: []string{"get", "-r", e.imm}, tamper: both(setRaw("nodes", `{"type":"Buffer","data":[1,2,3]}`), setRaw("seq", "0")), code: 0, stdout: string(e.answers[e.imm]) + "\n"},
+		{name: "immutable answer with seq not a number, -r", args: []string{"get", "-r", e.imm}, tamper: setRaw("seq", `"x"`), code: 0, stdout: string(e.answers[e.imm]) + "\n"},
+		{name: "unknown field first, -r", args: []string{"get", "-r", e.imm}, tamper: duplicate("note", `"\u001b[2Jnot verified"`, true), code: 0, stdout: string(e.answers[e.imm]) + "\n"},
+		{name: "unknown field on a mutable answer, -r", args: []string{"get", "-r", e.mut}, tamper: setRaw("note", `"not verified"`), code: 0, stdout: string(e.answers[e.mut]) + "\n"},
+		{name: "untampered immutable, -r", args: []string{"get", "-r", e.imm}, code: 0, stdout: string(e.answers[e.imm]) + "\n"},
+		{name: "untampered mutable, -r", args: []string{"get", "-r", e.mut}, code: 0, stdout: string(e.answers[e.mut]) + "\n"},
 
 		// id and token are not signed: a changed one cannot be detected, but it must be
 		// hex, and it never changes the value printed.
@@ -124,11 +139,13 @@ func TestHostileGetAnswers(t *testing.T) {
 
 		// Salts.
 		{name: "salt echoed as asked", args: getSalted, tamper: setRaw("salt", jsonQuote(theSalt)), code: 0, stdout: saltedValue + "\n"},
-		{name: "salt in the answer differs", args: getSalted, tamper: setRaw("salt", `"pepperX"`), code: 1, stderr: reProtocol + `the answer's salt "pepperX" is not the salt asked with "pepper"`},
-		{name: "salt in the answer empty", args: getSalted, tamper: setRaw("salt", `""`), code: 1, stderr: reProtocol + `the answer's salt "" is not the salt asked with "pepper"`},
+		{name: "salt echoed as asked, -r", args: []string{"get", "-r", "--salt", theSalt, e.salted}, tamper: setRaw("salt", jsonQuote(theSalt)), code: 0,
+			stdout: strings.TrimSuffix(string(e.answers[e.salted]), "}") + `,"salt":` + jsonQuote(theSalt) + "}\n"},
+		{name: "salt in the answer differs", args: getSalted, tamper: setRaw("salt", `"pepperX"`), code: 4, stderr: reSalt + `"pepperX" is not the salt asked with "pepper"`},
+		{name: "salt in the answer empty", args: getSalted, tamper: setRaw("salt", `""`), code: 4, stderr: reSalt + `"" is not the salt asked with "pepper"`},
 		{name: "salt in the answer a number", args: getSalted, tamper: setRaw("salt", `1`), code: 1, stderr: reProtocol + `salt is a number, want a string`},
 		{name: "salt twice", args: getSalted, tamper: both(setRaw("salt", jsonQuote(theSalt)), duplicate("salt", jsonQuote(theSalt), false)), code: 1, stderr: reProtocol + `key "salt" appears twice`},
-		{name: "salt given for an unsalted item", args: getMut, tamper: setRaw("salt", jsonQuote(theSalt)), code: 1, stderr: reProtocol + `the answer's salt "pepper" is not the salt asked with ""`},
+		{name: "salt given for an unsalted item", args: getMut, tamper: setRaw("salt", jsonQuote(theSalt)), code: 4, stderr: reSalt + `"pepper" is not the salt asked with ""`},
 		{name: "salted v one byte changed", args: getSalted, tamper: setString("v", changeByte), code: 4, stderr: reSignature},
 		{name: "salted seq changed", args: getSalted, tamper: setNumber("seq", "9"), code: 4, stderr: reSignature},
 

@@ -5,9 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +34,10 @@ func TestIntegration(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":   cmdExits,
 			"getfile": cmdGetFile,
+			"grapejq": cmdGrapeJq,
 			"oddkey":  cmdOddKey,
 			"readme":  cmdReadme,
+			"repeat":  cmdRepeat,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
@@ -63,4 +70,41 @@ func cmdOddKey(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Logf("odd key: public %x", pub)
 		return
 	}
+}
+
+// jqCovered keeps the fields of a grape's answer that get -r prints: id, token and v,
+// and for a mutable item (one with k or sig) k, sig, seq and salt.
+const jqCovered = `(if has("k") or has("sig") then ["id","token","v","k","sig","seq","salt"] else ["id","token","v"] end) as $keep` +
+	` | with_entries(select(.key as $k | any($keep[]; . == $k)))`
+
+// cmdGrapeJq asks the grape at 127.0.0.1:PORT for the item whose hash is in FILE, with
+// SALT if given, as get does, and runs the answer through jq -cM keeping the fields get -r
+// prints: what the original printed for get -r, less what no check covers. Its output is
+// stdout, as for exec: grapejq PORT FILE [SALT]
+func cmdGrapeJq(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: grapejq PORT FILE [SALT]")
+	}
+	jq, err := exec.LookPath("jq")
+	if err != nil {
+		ts.Fatalf("jq is not installed, and grapejq needs it: %v\nhint: apt-get install jq (as root, `make deps` does it)", err)
+	}
+	data := map[string]string{"hash": strings.TrimSpace(ts.ReadFile(args[1]))}
+	if len(args) == 3 {
+		data["salt"] = args[2]
+	}
+	req, err := json.Marshal(map[string]any{"rid": "grapejq", "data": data})
+	ts.Check(err)
+	resp, err := http.Post("http://127.0.0.1:"+args[0]+"/get", "application/json", bytes.NewReader(req))
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	if resp.StatusCode != http.StatusOK || len(body) == 0 || body[0] != '{' {
+		ts.Fatalf("grapejq: the grape answered HTTP %d: %q", resp.StatusCode, body)
+	}
+	ts.Logf("grape's answer: %s", body)
+	answer := ts.MkAbs("grapejq-answer.json")
+	ts.Check(os.WriteFile(answer, body, 0o644))
+	ts.Check(ts.Exec(jq, "-cM", jqCovered, answer))
 }

@@ -24,7 +24,9 @@ var putApplet = &applet{
 		"An immutable item's hash is the SHA-1 of its value. A mutable item (--mutable) is signed\n" +
 		"with your key pair and its hash depends only on your public key and the salt, so a\n" +
 		"new value under the same key and salt replaces the old one for its readers.\n" +
-		"A value is at most 996 bytes; a salt 1 to 64 bytes.\n\n" +
+		"A value is up to 999 bytes, or 1000 when some of its characters take several bytes\n" +
+		"(a grape stores at most 1000 bytes and fewer than 1000 characters); it may be empty.\n" +
+		"A salt is 1 to 64 bytes.\n\n" +
 		"With --batch, each line of standard input is one item, as JSON: a string (the value)\n" +
 		"or an object {\"v\": VALUE, \"salt\": SALT, \"seq\": N, \"cas\": N}; fields left out take\n" +
 		"the options' values. Each item gets one JSON line on standard output, in input order:\n" +
@@ -131,10 +133,15 @@ func readValue(r *runCtx) ([]byte, error) {
 		return nil, withCode(ExitUsage, fmt.Errorf("no value given"),
 			fmt.Sprintf("'%s VALUE...' stores the words given; '%s -' reads the value from standard input", r.prog, r.prog))
 	case len(args) == 1 && args[0] == "-":
-		// Read one byte past the limit to tell "too large" without reading all of a huge input.
-		b, err := io.ReadAll(io.LimitReader(r.stdin, bep44.MaxValueSize+1))
+		// Read one byte past the limit to tell "too large" without reading all of a huge
+		// (or endless) input; its size is then unknown.
+		b, err := io.ReadAll(io.LimitReader(r.stdin, bep44.MaxNodeValue+1))
 		if err != nil {
 			return nil, fmt.Errorf("reading the value from standard input: %w", err)
+		}
+		if len(b) > bep44.MaxNodeValue {
+			return nil, usagef("%v: standard input holds more than %d bytes, a grape stores at most %d",
+				bep44.ErrValueTooLarge, bep44.MaxNodeValue, bep44.MaxNodeValue)
 		}
 		v = b
 	default:
@@ -143,14 +150,9 @@ func readValue(r *runCtx) ([]byte, error) {
 	return v, checkValue(v)
 }
 
-// checkValue refuses, before anything is sent, a value the grape would refuse or change.
+// checkValue refuses, before anything is sent, a value the grape would refuse or change
+// (grape.CheckValue; the limits are listed in bep44/limits.go).
 func checkValue(v []byte) error {
-	if len(v) == 0 {
-		return usagef("the value is empty: a grape refuses to store an empty string")
-	}
-	if err := bep44.CheckValue(v); err != nil {
-		return usagef("%v", err)
-	}
 	if err := grape.CheckValue(v); err != nil {
 		return usagef("%v", err)
 	}

@@ -48,7 +48,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits, "getfile": cmdGetFile},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat},
 		Setup: func(env *testscript.Env) error {
 			srv := grapetest.NewServer()
 			env.Defer(srv.Close)
@@ -129,4 +129,26 @@ func cmdGetFile(ts *testscript.TestScript, neg bool, args []string) {
 	if (err != nil) != neg {
 		ts.Fatalf("grenache-get: %v (negated: %v)", err, neg)
 	}
+}
+
+// cmdRepeat writes FILE, without a final newline, as each TEXT repeated COUNT times in
+// turn; TEXT takes Go's string escapes (\n, \t, \x7f, \u00e9):
+// repeat FILE COUNT TEXT [COUNT TEXT]...
+func cmdRepeat(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 || len(args)%2 != 1 {
+		ts.Fatalf("usage: repeat FILE COUNT TEXT [COUNT TEXT]...")
+	}
+	var b strings.Builder
+	for i := 1; i < len(args); i += 2 {
+		n, err := strconv.Atoi(args[i])
+		if err != nil || n < 0 {
+			ts.Fatalf("repeat: bad count %q", args[i])
+		}
+		text, err := strconv.Unquote(`"` + strings.ReplaceAll(args[i+1], `"`, `\"`) + `"`)
+		if err != nil {
+			ts.Fatalf("repeat: bad text %q: %v", args[i+1], err)
+		}
+		b.WriteString(strings.Repeat(text, n))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o644))
 }

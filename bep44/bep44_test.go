@@ -229,8 +229,10 @@ func TestLimits(t *testing.T) {
 		wantErr  error
 		wantCode int
 	}{
-		{name: "996-byte value", v: make([]byte, 996)},
-		{name: "997-byte value", v: make([]byte, 997), wantErr: ErrValueTooLarge, wantCode: 205},
+		{name: "empty value", v: []byte{}},
+		{name: "997-byte value", v: make([]byte, 997)},
+		{name: "1000-byte value", v: make([]byte, 1000)},
+		{name: "1001-byte value", v: make([]byte, 1001), wantErr: ErrValueTooLarge, wantCode: 205},
 		{name: "64-byte salt", v: []byte("x"), salt: make([]byte, 64)},
 		{name: "65-byte salt", v: []byte("x"), salt: make([]byte, 65), wantErr: ErrSaltTooLarge, wantCode: 207},
 		{name: "seq max", v: []byte("x"), seq: MaxSeq},
@@ -248,22 +250,33 @@ func TestLimits(t *testing.T) {
 			}
 		})
 	}
-	if err := CheckValue(make([]byte, 996)); err != nil {
-		t.Errorf("CheckValue(996): %v", err)
+	// CheckValue is what a node keeps: 1000 bytes of string.
+	if err := CheckValue(make([]byte, 1000)); err != nil {
+		t.Errorf("CheckValue(1000): %v", err)
 	}
-	err := CheckValue(make([]byte, 997))
-	want := "value too large: value is 1001 bytes bencoded, the limit is 1000 (996 bytes of string)"
-	if diff := cmp.Diff(want, errString(err)); diff != "" {
-		t.Errorf("CheckValue(997) message mismatch (-want +got)\n%s", diff)
+	want := "value too large: the value is 1001 bytes, a DHT node keeps at most 1000"
+	if diff := cmp.Diff(want, errString(CheckValue(make([]byte, 1001)))); diff != "" {
+		t.Errorf("CheckValue(1001) message mismatch (-want +got)\n%s", diff)
+	}
+	// CheckBEPValue is BEP 44's reading: 1000 bytes bencoded, 996 of string.
+	if err := CheckBEPValue(make([]byte, MaxBEPValue)); err != nil {
+		t.Errorf("CheckBEPValue(996): %v", err)
+	}
+	want = "value too large: the value is 997 bytes, 1001 bencoded; BEP 44 allows 1000 bencoded (996 bytes of string)"
+	if diff := cmp.Diff(want, errString(CheckBEPValue(make([]byte, 997)))); diff != "" {
+		t.Errorf("CheckBEPValue(997) message mismatch (-want +got)\n%s", diff)
+	}
+	if Code(CheckBEPValue(make([]byte, 997))) != 205 {
+		t.Errorf("CheckBEPValue(997) is not error 205")
 	}
 	if diff := cmp.Diff("salt too large: salt is 65 bytes, the limit is 64", errString(CheckSalt(make([]byte, 65)))); diff != "" {
 		t.Errorf("CheckSalt(65) message mismatch (-want +got)\n%s", diff)
 	}
-	if _, err := NewImmutable(make([]byte, 997)); !errors.Is(err, ErrValueTooLarge) {
-		t.Errorf("NewImmutable(997): got %v, want ErrValueTooLarge", err)
+	if _, err := NewImmutable(make([]byte, 1001)); !errors.Is(err, ErrValueTooLarge) {
+		t.Errorf("NewImmutable(1001): got %v, want ErrValueTooLarge", err)
 	}
-	if _, err := NewImmutable(make([]byte, 996)); err != nil {
-		t.Errorf("NewImmutable(996): %v", err)
+	if _, err := NewImmutable(make([]byte, 1000)); err != nil {
+		t.Errorf("NewImmutable(1000): %v", err)
 	}
 }
 
@@ -289,11 +302,12 @@ func TestNonASCIILengths(t *testing.T) {
 	if diff := cmp.Diff(want, ImmutableTarget(v).String()); diff != "" {
 		t.Errorf("ImmutableTarget mismatch (-want +got)\n%s", diff)
 	}
-	// 996 bytes of 3-byte characters is 332 characters, the largest value that fits.
-	if err := CheckValue([]byte(strings.Repeat("✓", 332))); err != nil {
+	// Limits count bytes: 996 bytes of 3-byte characters is 332 characters, the
+	// largest value within BEP 44's reading; 333 is 999 bytes, within a node's.
+	if err := CheckBEPValue([]byte(strings.Repeat("✓", 332))); err != nil {
 		t.Errorf("332 × ✓: %v", err)
 	}
-	if err := CheckValue([]byte(strings.Repeat("✓", 333))); !errors.Is(err, ErrValueTooLarge) {
+	if err := CheckBEPValue([]byte(strings.Repeat("✓", 333))); !errors.Is(err, ErrValueTooLarge) {
 		t.Errorf("333 × ✓: got %v, want ErrValueTooLarge", err)
 	}
 }
@@ -390,8 +404,11 @@ func TestItemCheck(t *testing.T) {
 		{name: "short sig", it: edit(func(i *Item) { i.Sig = i.Sig[:10] }), target: target, wantErr: ErrInvalidSignature},
 		{name: "short k", it: edit(func(i *Item) { i.K = i.K[:31] }), target: target, wantErr: ErrKeySize},
 		{name: "big salt", it: edit(func(i *Item) { i.Salt = make([]byte, 65) }), target: target, wantErr: ErrSaltTooLarge},
-		{name: "big v", it: edit(func(i *Item) { i.V = make([]byte, 997) }), target: target, wantErr: ErrValueTooLarge},
+		{name: "big v", it: edit(func(i *Item) { i.V = make([]byte, 1001) }), target: target, wantErr: ErrValueTooLarge},
 		{name: "immutable", it: &Item{V: []byte("v")}, target: ImmutableTarget([]byte("v"))},
+		{name: "immutable empty", it: &Item{V: []byte{}}, target: ImmutableTarget(nil)},
+		{name: "immutable 1000 bytes", it: &Item{V: make([]byte, 1000)}, target: ImmutableTarget(make([]byte, 1000))},
+		{name: "immutable 1001 bytes", it: &Item{V: make([]byte, 1001)}, target: ImmutableTarget(make([]byte, 1001)), wantErr: ErrValueTooLarge},
 		{name: "immutable other v", it: &Item{V: []byte("w")}, target: ImmutableTarget([]byte("v")), wantErr: ErrTargetMismatch},
 	}
 	for _, tt := range tests {

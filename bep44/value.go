@@ -1,18 +1,6 @@
 package bep44
 
-import (
-	"fmt"
-	"strconv"
-)
-
-// Limits from BEP 44, plus the bound JSON numbers impose on the way through a grape.
-const (
-	MaxValueSize  = 1000    // bencoded v, in bytes
-	MaxSaltSize   = 64      // bytes
-	MaxSeq        = 1 << 53 // inclusive bound for seq and cas: grapes carry them as JS numbers
-	PublicKeySize = 32
-	SignatureSize = 64
-)
+import "strconv"
 
 // ValueSize is the length of v bencoded as a string, "<len>:<v>".
 func ValueSize(v []byte) int {
@@ -54,32 +42,4 @@ func SignedBuffer(salt []byte, seq int64, v []byte) []byte {
 		n += 6 + ValueSize(salt)
 	}
 	return AppendSignedBuffer(make([]byte, 0, n), salt, seq, v)
-}
-
-// CheckValue reports ErrValueTooLarge when v bencoded exceeds MaxValueSize.
-func CheckValue(v []byte) error {
-	if n := ValueSize(v); n > MaxValueSize {
-		return fmt.Errorf("%w: value is %d bytes bencoded, the limit is %d (%d bytes of string)",
-			ErrValueTooLarge, n, MaxValueSize, maxStringValue)
-	}
-	return nil
-}
-
-// maxStringValue is the longest string whose bencoding fits MaxValueSize ("996:" + 996).
-const maxStringValue = MaxValueSize - 4
-
-// CheckSalt reports ErrSaltTooLarge for a salt over MaxSaltSize bytes. Empty is fine.
-func CheckSalt(salt []byte) error {
-	if len(salt) > MaxSaltSize {
-		return fmt.Errorf("%w: salt is %d bytes, the limit is %d", ErrSaltTooLarge, len(salt), MaxSaltSize)
-	}
-	return nil
-}
-
-// CheckSeq reports ErrSeqRange for n outside 0..MaxSeq.
-func CheckSeq(n int64) error {
-	if n < 0 || n > MaxSeq {
-		return fmt.Errorf("%w: %d is outside 0..%d", ErrSeqRange, n, int64(MaxSeq))
-	}
-	return nil
 }

@@ -14,252 +14,24 @@ import (
 	"grenache/bep44"
 )
 
-// decodeAnswer reads a get answer strictly, walking its tokens: a JSON object, no key
-// twice (a relay could otherwise show one value and have another verified), v a string,
-// k and sig hex of the right lengths, seq an integer that fits int64, id hex, token hex
-// or null, and salt, when present, the salt asked with. k, sig and seq come
-// together or not at all. Unknown keys are tolerated; nothing may follow the object.
-// Failures are *ProtocolError saying what was wrong.
+// decodeAnswer reads a get answer strictly, walking its tokens; it is the one decoder of
+// what a grape answers. The answer must be a JSON object, with no key twice (a relay could
+// otherwise show one value and have another verified) and nothing after it: v a string, id
+// hex, token hex or null, salt a string (Fetch compares it with the salt asked), k and sig
+// hex of the right lengths. The item is mutable when the answer has k or sig, and then it
+// needs all of k, sig and seq, seq an integer that fits int64.
+//
+// Other keys are tolerated and dropped: a grape copies every key of the answering node's
+// reply, and nodes of other DHT implementations add some (nodes beside a value, seq 0 on an
+// immutable item). Raw keeps only the fields a check covers or that are checked as hex: id,
+// token and v, and for a mutable item k, sig, seq and salt. Failures are *ProtocolError
+// saying what was wrong.
 func decodeAnswer(body, salt []byte) (*Answer, error) {
-	a, ok := scanAnswer(body, salt)
-	if !ok {
-		var err error
-		if a, err = walkAnswer(body, salt); err != nil {
-			return nil, &ProtocolError{Status: http.StatusOK, Reason: err.Error(), Body: excerpt(body)}
-		}
-	}
-	raw := bytes.NewBuffer(make([]byte, 0, len(body)))
-	if err := json.Compact(raw, body); err != nil { // cannot fail after the walk
+	a, err := walkAnswer(body, salt)
+	if err != nil {
 		return nil, &ProtocolError{Status: http.StatusOK, Reason: err.Error(), Body: excerpt(body)}
 	}
-	a.Raw = raw.Bytes()
 	return a, nil
-}
-
-// scanAnswer is the fast path of decodeAnswer: it accepts an answer only when walkAnswer
-// would, with the same result, and reports false for anything else (a fault, or what it
-// does not handle, such as escapes in k), leaving walkAnswer to decide and to say what is
-// wrong. encoding/json's token reader costs 45 to 105 allocations an answer; this costs
-// one per field, which counts in a batch. Once json.Valid has passed, the scan can trust
-// the syntax and only has to find the ends of keys and values.
-func scanAnswer(body, salt []byte) (*Answer, bool) {
-	if !utf8.Valid(body) || !json.Valid(body) {
-		return nil, false
-	}
-	const (
-		seenV = 1 << iota
-		seenK
-		seenSig
-		seenSeq
-		seenID
-		seenToken
-		seenSalt
-	)
-	var (
-		seen    int
-		others  [8]string // keys not known here, to refuse them twice
-		nOthers int
-		a       = &Answer{}
-		sc      = jsonScan{b: body}
-	)
-	if sc.skipSpace(); !sc.eat('{') {
-		return nil, false
-	}
-	for sc.skipSpace(); !sc.eat('}'); sc.skipSpace() {
-		if sc.eat(',') {
-			sc.skipSpace()
-		}
-		key, escaped := sc.str()
-		if escaped {
-			return nil, false // such as "\u0076": rare, left to walkAnswer
-		}
-		sc.skipSpace()
-		sc.eat(':')
-		sc.skipSpace()
-		bit := 0
-		switch string(key) {
-		case "v":
-			raw, ok := sc.strValue()
-			if !ok {
-				return nil, false
-			}
-			a.Item.V = raw
-			bit = seenV
-		case "k", "sig":
-			size, dst := bep44.PublicKeySize, &a.Item.K
-			bit = seenK
-			if string(key) == "sig" {
-				size, dst, bit = bep44.SignatureSize, &a.Item.Sig, seenSig
-			}
-			raw, escaped := sc.str()
-			if raw == nil || escaped || len(raw) != 2*size {
-				return nil, false
-			}
-			*dst = make([]byte, size)
-			if _, err := hex.Decode(*dst, raw); err != nil {
-				return nil, false
-			}
-		case "seq":
-			num := sc.literal()
-			if len(num) == 0 || !(num[0] == '-' || '0' <= num[0] && num[0] <= '9') || bytes.ContainsAny(num, ".eE") {
-				return nil, false
-			}
-			n, err := strconv.ParseInt(string(num), 10, 64)
-			if err != nil {
-				return nil, false
-			}
-			a.Item.Seq, bit = n, seenSeq
-		case "id", "token":
-			bit = seenID
-			if string(key) == "token" {
-				bit = seenToken
-				if sc.peek() == 'n' && string(sc.literal()) == "null" {
-					break
-				}
-			}
-			raw, escaped := sc.str()
-			if raw == nil || escaped || checkNodeHex(string(key), string(raw)) != nil {
-				return nil, false
-			}
-			if bit == seenID {
-				a.ID = string(raw)
-			} else {
-				a.Token = string(raw)
-			}
-		case "salt":
-			raw, escaped := sc.str()
-			if raw == nil || escaped || !bytes.Equal(raw, salt) {
-				return nil, false
-			}
-			bit = seenSalt
-		default:
-			for _, o := range others[:nOthers] {
-				if o == string(key) {
-					return nil, false
-				}
-			}
-			if nOthers == len(others) {
-				return nil, false
-			}
-			others[nOthers] = string(key)
-			nOthers++
-			sc.skipValue()
-		}
-		if seen&bit != 0 {
-			return nil, false
-		}
-		seen |= bit
-	}
-	if sc.skipSpace(); sc.i != len(body) || seen&seenV == 0 {
-		return nil, false
-	}
-	if m := seen & (seenK | seenSig | seenSeq); m != 0 && m != seenK|seenSig|seenSeq {
-		return nil, false
-	}
-	if len(salt) > 0 {
-		a.Item.Salt = append([]byte(nil), salt...)
-	}
-	return a, true
-}
-
-// jsonScan walks JSON that json.Valid has accepted.
-type jsonScan struct {
-	b []byte
-	i int
-}
-
-func (s *jsonScan) skipSpace() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
-		s.i++
-	}
-}
-
-func (s *jsonScan) peek() byte {
-	if s.i < len(s.b) {
-		return s.b[s.i]
-	}
-	return 0
-}
-
-func (s *jsonScan) eat(c byte) bool {
-	if s.peek() == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string and returns its bytes between the quotes, and whether they hold
-// escapes; nil, and nothing read, when the value is not a string.
-func (s *jsonScan) str() (raw []byte, escaped bool) {
-	if !s.eat('"') {
-		return nil, false
-	}
-	start := s.i
-	for s.b[s.i] != '"' {
-		if s.b[s.i] == '\\' {
-			escaped = true
-			s.i++
-		}
-		s.i++
-	}
-	raw = s.b[start:s.i:s.i]
-	s.i++
-	return raw, escaped
-}
-
-// strValue reads a string value into a new slice, unescaping it as encoding/json does
-// (a lone surrogate escape becomes U+FFFD, as walkAnswer's decoder makes it).
-func (s *jsonScan) strValue() ([]byte, bool) {
-	start := s.i
-	raw, escaped := s.str()
-	if raw == nil {
-		return nil, false
-	}
-	if !escaped {
-		return append(make([]byte, 0, len(raw)), raw...), true
-	}
-	var v string
-	if json.Unmarshal(s.b[start:s.i], &v) != nil {
-		return nil, false
-	}
-	return []byte(v), true
-}
-
-// literal reads a number, true, false or null.
-func (s *jsonScan) literal() []byte {
-	start := s.i
-	for s.i < len(s.b) && !strings.ContainsRune(",}] \t\n\r", rune(s.b[s.i])) {
-		s.i++
-	}
-	return s.b[start:s.i]
-}
-
-// skipValue reads any value.
-func (s *jsonScan) skipValue() {
-	switch s.peek() {
-	case '"':
-		s.str()
-	case '{', '[':
-		depth := 0
-		for {
-			switch s.peek() {
-			case '"':
-				s.str()
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-			}
-			s.i++
-			if depth == 0 {
-				return
-			}
-		}
-	default:
-		s.literal()
-	}
 }
 
 func walkAnswer(body, salt []byte) (*Answer, error) {
@@ -277,7 +49,13 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 		return nil, fmt.Errorf("the answer is not a JSON object")
 	}
 	a := &Answer{}
-	seen := make(map[string]bool)
+	var (
+		seen      = make(map[string]bool)
+		order     = make([]string, 0, 7) // the covered keys, in the answer's order
+		k, sig    string                 // as the answer spelled them
+		seq       json.RawMessage
+		tokenNull bool
+	)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -299,16 +77,18 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 			}
 			a.Item.V = []byte(s)
 		case "k":
-			if a.Item.K, err = hexField(dec, key, bep44.PublicKeySize); err != nil {
+			if k, a.Item.K, err = hexField(dec, key, bep44.PublicKeySize); err != nil {
 				return nil, err
 			}
 		case "sig":
-			if a.Item.Sig, err = hexField(dec, key, bep44.SignatureSize); err != nil {
+			if sig, a.Item.Sig, err = hexField(dec, key, bep44.SignatureSize); err != nil {
 				return nil, err
 			}
 		case "seq":
-			if a.Item.Seq, err = intField(dec, key); err != nil {
-				return nil, err
+			// Checked once the answer is known to be mutable: on an immutable item no
+			// check covers seq, and nodes of other implementations send seq 0 there.
+			if err := dec.Decode(&seq); err != nil {
+				return nil, syntaxError(err)
 			}
 		case "id":
 			if a.ID, err = stringField(dec, key); err != nil {
@@ -324,6 +104,7 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 			}
 			switch tok := tok.(type) {
 			case nil:
+				tokenNull = true
 			case string:
 				if err := checkNodeHex(key, tok); err != nil {
 					return nil, err
@@ -337,15 +118,15 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 			if err != nil {
 				return nil, err
 			}
-			if s != string(salt) {
-				return nil, fmt.Errorf("the answer's salt %q is not the salt asked with %q", s, salt)
-			}
+			a.AnsweredSalt = &s
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return nil, syntaxError(err)
 			}
+			continue
 		}
+		order = append(order, key)
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, syntaxError(err)
@@ -356,20 +137,52 @@ func walkAnswer(body, salt []byte) (*Answer, error) {
 	if !seen["v"] {
 		return nil, fmt.Errorf("the answer has no v")
 	}
-	if n := btoi(seen["k"]) + btoi(seen["sig"]) + btoi(seen["seq"]); n != 0 && n != 3 {
-		return nil, fmt.Errorf("a mutable answer needs k, sig and seq; got k %t, sig %t, seq %t", seen["k"], seen["sig"], seen["seq"])
+	mutable := seen["k"] || seen["sig"]
+	if mutable {
+		if !seen["k"] || !seen["sig"] || !seen["seq"] {
+			return nil, fmt.Errorf("a mutable answer needs k, sig and seq; got k %t, sig %t, seq %t", seen["k"], seen["sig"], seen["seq"])
+		}
+		if a.Item.Seq, err = intField(seq); err != nil {
+			return nil, err
+		}
 	}
 	if len(salt) > 0 {
 		a.Item.Salt = append([]byte(nil), salt...)
 	}
-	return a, nil
-}
 
-func btoi(b bool) int {
-	if b {
-		return 1
+	raw := make([]byte, 0, len(body))
+	raw = append(raw, '{')
+	for _, key := range order {
+		if !mutable && (key == "k" || key == "sig" || key == "seq" || key == "salt") {
+			continue
+		}
+		if len(raw) > 1 {
+			raw = append(raw, ',')
+		}
+		raw = append(append(append(raw, '"'), key...), `":`...)
+		switch key {
+		case "id":
+			raw = appendJQString(raw, a.ID)
+		case "token":
+			if tokenNull {
+				raw = append(raw, "null"...)
+			} else {
+				raw = appendJQString(raw, a.Token)
+			}
+		case "v":
+			raw = appendJQString(raw, string(a.Item.V))
+		case "k":
+			raw = appendJQString(raw, k)
+		case "sig":
+			raw = appendJQString(raw, sig)
+		case "seq":
+			raw = strconv.AppendInt(raw, a.Item.Seq, 10)
+		case "salt":
+			raw = appendJQString(raw, *a.AnsweredSalt)
+		}
 	}
-	return 0
+	a.Raw = append(raw, '}')
+	return a, nil
 }
 
 // syntaxError words a decoder failure; an unexpected end is the common case (a cut answer).
@@ -392,19 +205,20 @@ func stringField(dec *json.Decoder, key string) (string, error) {
 	return s, nil
 }
 
-func hexField(dec *json.Decoder, key string, size int) ([]byte, error) {
+// hexField reads a string of 2*size hex digits and returns it, and the bytes it spells.
+func hexField(dec *json.Decoder, key string, size int) (string, []byte, error) {
 	s, err := stringField(dec, key)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if len(s) != 2*size {
-		return nil, fmt.Errorf("%s is %d characters, want %d hex digits", key, len(s), 2*size)
+		return "", nil, fmt.Errorf("%s is %d characters, want %d hex digits", key, len(s), 2*size)
 	}
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not hex", key)
+		return "", nil, fmt.Errorf("%s is not hex", key)
 	}
-	return b, nil
+	return s, b, nil
 }
 
 // maxNodeHex bounds id and token, in hex digits. Grapes send 40 (20-byte node ids and
@@ -426,7 +240,11 @@ func checkNodeHex(key, s string) error {
 	return nil
 }
 
-func intField(dec *json.Decoder, key string) (int64, error) {
+// intField reads seq, a JSON value the decoder has already found well formed.
+func intField(raw json.RawMessage) (int64, error) {
+	const key = "seq"
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
 		return 0, syntaxError(err)

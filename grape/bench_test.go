@@ -10,8 +10,7 @@ import (
 )
 
 // benchAnswer is a get answer shaped as a grape writes them (id, token, v, then the
-// mutable fields), with a sensor-sized value or one at the 996-byte limit ("996:" + 996
-// bytes is the 1000-byte bencoded limit).
+// mutable fields), with a sensor-sized value or the largest ASCII value a grape stores.
 type benchAnswer struct {
 	name   string
 	body   []byte
@@ -33,7 +32,7 @@ func benchAnswers(b *testing.B) []benchAnswer {
 		v    []byte
 	}{
 		{"small", []byte(`sensor 17 temperature 21.5 humidity 40 at 2026-11-26T02:00:00Z`)},
-		{"996B", bytes.Repeat([]byte("v"), bep44.MaxValueSize-4)},
+		{"999B", bytes.Repeat([]byte("v"), MaxPutUTF16)},
 	} {
 		imm := fmt.Sprintf(`{"id":%q,"token":null,"v":%q}`, id, v.v)
 		out = append(out, benchAnswer{"immutable/" + v.size, []byte(imm), nil, bep44.ImmutableTarget(v.v)})

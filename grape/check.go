@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"unicode/utf8"
+
+	"grenache/bep44"
 )
 
 // CheckSalt refuses a salt the grape would turn into other bytes than the ones signed and
@@ -38,11 +41,41 @@ func CheckSalt(salt []byte) error {
 	return nil
 }
 
-// CheckValue refuses a value that is not valid UTF-8: grapes carry values as JSON
-// strings, so other bytes than the ones given would be stored.
+// MaxPutUTF16 bounds a put's value in UTF-16 code units: the sending grape refuses a
+// JavaScript string of 1000 units or more ("v must be less than 1000 bytes in put()",
+// though it counts units, not bytes). With bep44.MaxNodeValue, what its peers keep, a
+// grape stores a value of at most 1000 bytes and fewer than 1000 units: every value of
+// up to 999 bytes, and multi-byte text of up to 1000 bytes. The table of every limit,
+// and why, is in bep44/limits.go.
+const MaxPutUTF16 = 999
+
+// CheckValue refuses a value a grape would not store as given: not valid UTF-8 (grapes
+// carry values as JSON strings, so other bytes would be stored), over bep44.MaxNodeValue
+// bytes, or over MaxPutUTF16 UTF-16 units. The empty value is stored like any other.
 func CheckValue(v []byte) error {
 	if !utf8.Valid(v) {
 		return errors.New("the value is not valid UTF-8: the grape carries values as text and would store other bytes")
 	}
+	if err := bep44.CheckValue(v); err != nil {
+		return err
+	}
+	if n := utf16Len(v); n > MaxPutUTF16 {
+		return fmt.Errorf("%w: the value is %d characters (UTF-16 units), a grape stores fewer than %d", bep44.ErrValueTooLarge, n, MaxPutUTF16+1)
+	}
 	return nil
+}
+
+// utf16Len is the length of valid UTF-8 v as a JavaScript string: one unit a character,
+// two for one outside the Basic Multilingual Plane (4 bytes in UTF-8).
+func utf16Len(v []byte) int {
+	n := 0
+	for _, c := range v {
+		switch {
+		case c < 0x80 || c >= 0xc0 && c < 0xf0: // ASCII, or the lead byte of 2 or 3
+			n++
+		case c >= 0xf0: // the lead byte of 4: a surrogate pair
+			n += 2
+		}
+	}
+	return n
 }

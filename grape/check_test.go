@@ -1,7 +1,9 @@
 package grape
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -65,10 +67,31 @@ func TestCheckValue(t *testing.T) {
 		{"\xff", bad},
 		{"\xc3", bad},
 		{"\xed\xa0\x80", bad}, // a UTF-16 surrogate encoded as UTF-8
+		// Limits: at most 1000 bytes (what nodes keep) and fewer than 1000 UTF-16 units
+		// (what the sending grape counts).
+		{strings.Repeat("a", 999), ""},
+		{strings.Repeat("a", 1000), "value too large: the value is 1000 characters (UTF-16 units), a grape stores fewer than 1000"},
+		{strings.Repeat("é", 500), ""},       // 1000 bytes, 500 units
+		{strings.Repeat("a", 998) + "é", ""}, // 1000 bytes, 999 units
+		{strings.Repeat("a", 999) + "é", "value too large: the value is 1001 bytes, a DHT node keeps at most 1000"},
+		{strings.Repeat("✓", 333), ""}, // 999 bytes, 333 units
+		{strings.Repeat("✓", 334), "value too large: the value is 1002 bytes, a DHT node keeps at most 1000"},
+		{strings.Repeat("😀", 250), ""},       // 1000 bytes, 500 units
+		{strings.Repeat("a", 996) + "😀", ""}, // 1000 bytes, 998 units
+		{strings.Repeat("a", 997) + "😀", "value too large: the value is 1001 bytes, a DHT node keeps at most 1000"},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, errorText(CheckValue([]byte(tt.v)))); diff != "" {
 			t.Errorf("CheckValue(%q) mismatch (-want +got):\n%s", tt.v, diff)
+		}
+	}
+}
+
+// utf16Len counts as JavaScript's String.length does.
+func TestUTF16Len(t *testing.T) {
+	for _, s := range []string{"", "a", "é", "✓", "😀", "\x00\x7f", "a😀é✓\U0010FFFF\uFFFF\u0800\u07FF"} {
+		if got, want := utf16Len([]byte(s)), len(utf16.Encode([]rune(s))); got != want {
+			t.Errorf("utf16Len(%q) = %d, want %d", s, got, want)
 		}
 	}
 }

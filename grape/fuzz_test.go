@@ -5,13 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
 // FuzzDecodeAnswer checks that decoding never panics, that failures are ProtocolErrors,
-// and that an accepted answer says the same thing once re-encoded and in its Raw form.
+// that Raw holds only the covered fields, and that an accepted answer says the same thing
+// once re-encoded and in its Raw form.
 func FuzzDecodeAnswer(f *testing.F) {
 	k := "\"k\":\"" + hex.EncodeToString(bytes.Repeat([]byte{0xab}, 32)) + "\""
 	sig := "\"sig\":\"" + hex.EncodeToString(bytes.Repeat([]byte{0xcd}, 64)) + "\""
@@ -24,6 +26,8 @@ func FuzzDecodeAnswer(f *testing.F) {
 		{`{"v":"x","seq":1e3}`, ""},
 		{`{"v":"x","nodes":{"type":"Buffer","data":[1,2]}}`, ""},
 		{`{"v":"x","salt":"bar"}`, "foo"},
+		{`{"id":"ab","nodes":{"type":"Buffer","data":[1]},"seq":0,"token":null,"v":"\u007f\u2028\"\\/é"}`, ""},
+		{`{"v":"x","k":"` + strings.Repeat("AB", 32) + `"}`, ""},
 		{`["v"]`, ""},
 		{`{"v":`, ""},
 	}
@@ -50,12 +54,30 @@ func FuzzDecodeAnswer(f *testing.F) {
 			t.Errorf("Raw %q is not compact JSON (%v)", a.Raw, err)
 		}
 
-		// The Raw form decodes to the same answer.
+		// Raw holds only the covered fields, once each.
+		var fields map[string]any
+		if err := json.Unmarshal(a.Raw, &fields); err != nil {
+			t.Fatalf("Raw %q: %v", a.Raw, err)
+		}
+		for key := range fields {
+			if !(key == "id" || key == "token" || key == "v" || a.Item.Mutable() && (key == "k" || key == "sig" || key == "seq" || key == "salt")) {
+				t.Errorf("Raw %q has %q", a.Raw, key)
+			}
+		}
+		if fields["v"] != string(a.Item.V) {
+			t.Errorf("Raw %q says v %q, the item's is %q", a.Raw, fields["v"], a.Item.V)
+		}
+
+		// The Raw form decodes to the same answer, and is its own Raw.
 		fromRaw, err := decodeAnswer(a.Raw, []byte(salt))
 		if err != nil {
 			t.Fatalf("decoding Raw %q: %v", a.Raw, err)
 		}
-		if diff := cmp.Diff(a, fromRaw); diff != "" {
+		want := *a
+		if !a.Item.Mutable() {
+			want.AnsweredSalt = nil // not covered on an immutable item: not in Raw
+		}
+		if diff := cmp.Diff(&want, fromRaw); diff != "" {
 			t.Errorf("answer from Raw mismatch (-want +got):\n%s", diff)
 		}
 
@@ -69,8 +91,8 @@ func FuzzDecodeAnswer(f *testing.F) {
 			m["sig"] = hex.EncodeToString(a.Item.Sig)
 			m["seq"] = a.Item.Seq
 		}
-		if salt != "" {
-			m["salt"] = salt
+		if a.AnsweredSalt != nil {
+			m["salt"] = *a.AnsweredSalt
 		}
 		again, err := json.Marshal(m)
 		if err != nil {

@@ -24,7 +24,7 @@ import (
 )
 
 // DefaultMaxAnswer bounds what is read of an answer when HTTP.MaxAnswer is 0. The largest
-// real answer, a mutable item with a 996-byte value escaped as JSON, is a few KiB.
+// real answer, a mutable item with a 1000-byte value escaped as JSON, is a few KiB.
 const DefaultMaxAnswer = 64 << 10
 
 // MaxHeaderBytes bounds the headers of an answer (1xx answers included) read by the

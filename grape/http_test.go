@@ -202,8 +202,11 @@ func TestGetAnswers(t *testing.T) {
 		{"seq an exponent", edit(t, mutable, `"seq":7`, `"seq":7e0`, 0), outcome{Kind: "protocol", Status: 200, Text: "seq is 7e0, want an integer without fraction or exponent"}},
 		{"seq over int64", edit(t, mutable, `"seq":7`, `"seq":9223372036854775808`, 0), outcome{Kind: "protocol", Status: 200, Text: "seq is 9223372036854775808, out of the int64 range"}},
 		{"k without sig", `{"v":"x","k":"` + strings.Repeat("ab", 32) + `","seq":1}`, outcome{Kind: "protocol", Status: 200, Text: "a mutable answer needs k, sig and seq; got k true, sig false, seq true"}},
-		{"seq alone", `{"v":"x","seq":1}`, outcome{Kind: "protocol", Status: 200, Text: "a mutable answer needs k, sig and seq; got k false, sig false, seq true", Body: `{"v":"x","seq":1}`}},
-		{"other salt", edit(t, mutable, `"v":`, `"salt":"bar","v":`, 0), outcome{Kind: "protocol", Status: 200, Text: `the answer's salt "bar" is not the salt asked with "foo"`}},
+		{"sig without k", `{"v":"x","sig":"` + strings.Repeat("ab", 64) + `","seq":1}`, outcome{Kind: "protocol", Status: 200, Text: "a mutable answer needs k, sig and seq; got k false, sig true, seq true"}},
+		{"seq alone: immutable, seq dropped", `{"v":"x","seq":1}`, outcome{Key: "ok"}},
+		{"seq alone, not a number", `{"v":"x","seq":{"a":[1]}}`, outcome{Key: "ok"}},
+		{"seq an object on a mutable answer", edit(t, mutable, `"seq":7`, `"seq":{"n":7}`, 0), outcome{Kind: "protocol", Status: 200, Text: "seq is an object, want an integer"}},
+		{"other salt: for Fetch to refuse", edit(t, mutable, `"v":`, `"salt":"bar","v":`, 0), outcome{Key: "ok"}},
 		{"salt not a string", edit(t, mutable, `"v":`, `"salt":[102,111,111],"v":`, 0), outcome{Kind: "protocol", Status: 200, Text: "salt is an array, want a string"}},
 		{"not UTF-8", "{\"v\":\"\xff\"}", outcome{Kind: "protocol", Status: 200, Text: "the answer is not valid UTF-8", Body: `{"v":"."}`}},
 		{"valid", mutable, outcome{Key: "ok"}},
@@ -270,13 +273,18 @@ func TestGetAnswerFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Answer{Item: *it, ID: "0123456789abcdef0123456789abcdef01234567", Token: "cafe", Raw: []byte(body)}
+	// Raw: the fields in the answer's order (json.Marshal sorted them), nodes left out.
+	raw := strings.Replace(body, `,"nodes":{"data":[1,2],"type":"Buffer"}`, "", 1)
+	salt := "foo"
+	want := &Answer{Item: *it, ID: "0123456789abcdef0123456789abcdef01234567", Token: "cafe", Raw: []byte(raw), AnsweredSalt: &salt}
 	if diff := cmp.Diff(want, a); diff != "" {
 		t.Errorf("answer mismatch (-want +got):\n%s", diff)
 	}
 
+	// An immutable item as another implementation's node answers it: nodes and seq 0,
+	// which no check covers, are dropped.
 	imm := &bep44.Item{V: []byte("hello world")}
-	h, _ = stubGrape(t, reply(200, `{"id":"ab","token":null,"v":"hello world"}`))
+	h, _ = stubGrape(t, reply(200, `{"id":"ab","nodes":{"type":"Buffer","data":[1,2]},"seq":0,"token":null,"v":"hello world"}`))
 	a, err = h.Get(testCtx(t), imm.Target(), nil)
 	if err != nil {
 		t.Fatal(err)

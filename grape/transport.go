@@ -24,7 +24,13 @@ type Answer struct {
 	Item  bep44.Item // V, K, Seq and Sig as answered; Salt is the salt asked with, never the grape's
 	ID    string     // the answering node's id, hex
 	Token string     // its write token, "" when the grape holds the item itself (null)
-	Raw   []byte     // the grape's answer, compact JSON
+	// Raw is the answer as get -r prints it: the fields a check covers or that are
+	// checked as hex (id, token, v; for a mutable item k, sig, seq and salt), in the
+	// grape's order, as `jq -cM` prints them. Other fields are never in it.
+	Raw []byte
+	// AnsweredSalt is the salt the answer carried, nil when none. Fetch refuses an
+	// answer whose salt is not the salt asked.
+	AnsweredSalt *string
 }
 
 // Store puts it and checks that the grape stored it under it.Target(): a grape that
@@ -51,9 +57,10 @@ type mutableError struct{ error }
 func (e mutableError) Unwrap() error        { return e.error }
 func (e mutableError) Is(target error) bool { return target == ErrMutable }
 
-// Fetch gets the item under target and returns it only when it checks out: its limits
-// hold, it is stored under target, and a mutable item's signature verifies with the salt
-// asked for. It is the one way callers read items.
+// Fetch gets the item under target and returns it only when it checks out: a salt in the
+// answer is the salt asked for, the item's limits hold, it is stored under target, and a
+// mutable item's signature verifies with the salt asked for. It is the one way callers
+// read items.
 func Fetch(ctx context.Context, t Transport, target bep44.Target, salt []byte) (*Answer, error) {
 	a, err := t.Get(ctx, target, salt)
 	if err != nil {
@@ -61,6 +68,9 @@ func Fetch(ctx context.Context, t Transport, target bep44.Target, salt []byte) (
 	}
 	if a == nil {
 		return nil, fmt.Errorf("get %s: the transport returned no answer and no error", target)
+	}
+	if a.AnsweredSalt != nil && *a.AnsweredSalt != string(salt) {
+		return nil, fmt.Errorf("%w: the answer's salt %q is not the salt asked with %q", bep44.ErrTargetMismatch, *a.AnsweredSalt, salt)
 	}
 	if err := a.Item.Check(target); err != nil {
 		if a.Item.Mutable() {

@@ -66,7 +66,9 @@ func TestFetch(t *testing.T) {
 	unsalted := mutableItem(t, "", 7, "hello")
 	other := mutableItem(t, "foo", 8, "bye")
 	imm := &bep44.Item{V: []byte("hello world")}
-	big := strings.Repeat("a", bep44.MaxValueSize-3) // 997 bytes: "997:" makes 1001
+	big := strings.Repeat("a", bep44.MaxNodeValue+1) // more than any node keeps
+	most := strings.Repeat("a", bep44.MaxNodeValue)  // over BEP 44's reading, yet nodes keep it
+	moreSalt := mutableItem(t, "foo", 7, strings.Repeat("é", 500))
 	otherKey := func() string {
 		s, err := bep44.NewSigner(make([]byte, 32))
 		if err != nil {
@@ -96,6 +98,15 @@ func TestFetch(t *testing.T) {
 		{"salt not asked", it.Target(), "", answerJSON(t, it, nil), bep44.ErrTargetMismatch},
 		{"wrong salt asked", it.Target(), "bar", answerJSON(t, it, nil), bep44.ErrTargetMismatch},
 		{"value over the limit", bep44.ImmutableTarget([]byte(big)), "", `{"v":"` + big + `"}`, bep44.ErrValueTooLarge},
+		{"immutable 1000-byte value", bep44.ImmutableTarget([]byte(most)), "", `{"v":"` + most + `"}`, nil},
+		{"mutable 1000-byte value", moreSalt.Target(), "foo", answerJSON(t, moreSalt, nil), nil},
+		{"immutable empty value", bep44.ImmutableTarget(nil), "", `{"id":"ab","token":null,"v":""}`, nil},
+		{"salt in the answer differs", it.Target(), "foo", answerJSON(t, it, func(m map[string]any) { m["salt"] = "bar" }), bep44.ErrTargetMismatch},
+		{"salt in an immutable answer", imm.Target(), "", answerJSON(t, imm, func(m map[string]any) { m["salt"] = "bar" }), bep44.ErrTargetMismatch},
+		{"immutable with nodes and seq 0", imm.Target(), "", answerJSON(t, imm, func(m map[string]any) {
+			m["seq"] = 0
+			m["nodes"] = map[string]any{"type": "Buffer", "data": []int{1, 2, 3}}
+		}), nil},
 	}
 
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"unicode/utf16"
 )
 
 // Server is a fake grape. The zero value is not usable: call NewServer.
@@ -91,15 +92,22 @@ func (s *Server) put(w http.ResponseWriter, data json.RawMessage) {
 	}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
-	if err := d.Decode(&p); err != nil || p.V == nil || *p.V == "" {
+	if err := d.Decode(&p); err != nil || p.V == nil { // "" is a value like any other
+
 		jsonString(w, http.StatusOK, "opts.v not given")
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.puts++
-	if len(bencodeString(*p.V)) > 1000 {
+	// The sending grape counts JavaScript string length (UTF-16 units); its peers
+	// refuse over 1000 bytes (error 205) and the put fails.
+	if len(utf16.Encode([]rune(*p.V))) >= 1000 {
 		jsonString(w, http.StatusOK, "v must be less than 1000 bytes in put()")
+		return
+	}
+	if len(*p.V) > 1000 {
+		jsonString(w, http.StatusOK, "All queries failed")
 		return
 	}
 	if p.K == nil {
