@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -71,9 +70,6 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 	jobs, err := strconv.Atoi(r.String(flagJobs))
 	if err != nil || jobs < 1 || jobs > 256 {
 		return usagef("--jobs %q is not a number from 1 to 256", r.String(flagJobs))
-	}
-	if tr, ok := d.transport.Client.Transport.(*http.Transport); ok {
-		tr.MaxIdleConnsPerHost = jobs
 	}
 
 	pending := make(chan chan batchResult, jobs)

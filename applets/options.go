@@ -528,10 +528,12 @@ func (r *runCtx) grapeOptions() (*dial, error) {
 	if err != nil {
 		return nil, err
 	}
-	transport := grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent())
-	transport.OneShot = !r.Bool(flagBatch) // one request per process: a connection of its own, no pool
+	pool := 0 // one request per process: a connection of its own, no pool
+	if r.Bool(flagBatch) {
+		pool, _ = strconv.Atoi(r.String(flagJobs)) // checked by runBatch before anything is sent
+	}
 	return &dial{
-		transport: transport,
+		transport: grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent(), pool),
 		timeout:   timeout,
 		connect:   connect,
 		where:     net.JoinHostPort(host, strconv.Itoa(port)),

@@ -1,7 +1,6 @@
 package bep44
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"fmt"
@@ -110,37 +109,25 @@ func (s *expandedSigner) Sign(msg []byte) []byte {
 }
 
 // Verify reports whether sig is pub's signature over the signed buffer of salt, seq and
-// v. Wrong key or signature lengths give false rather than a panic. It accepts exactly
-// what crypto/ed25519.Verify accepts; the first verifications of a process skip its
-// table (see verifyNoTable).
+// v, as crypto/ed25519.Verify decides. Wrong key or signature lengths give false rather
+// than a panic.
 func Verify(pub, salt []byte, seq int64, v, sig []byte) bool {
 	if len(pub) != PublicKeySize || len(sig) != SignatureSize {
 		return false
 	}
 	var buf [1152]byte // fits any buffer within the limits
-	msg := AppendSignedBuffer(buf[:0], salt, seq, v)
-	if verifications.Add(1) > verifyTableAfter {
-		return ed25519.Verify(pub, msg, sig)
-	}
-	return verifyNoTable(pub, msg, sig)
+	return ed25519.Verify(pub, AppendSignedBuffer(buf[:0], salt, seq, v), sig)
 }
 
-// Precomputed tables of multiples of the base point B make scalar multiplications by B
-// faster, but building one costs as much as many multiplications: a process that signs or
-// verifies once (grenache put -m, grenache get) would pay for it and use it once.
-// Measured on amd64 (BenchmarkBaseMult): a signature takes 21 µs with
-// filippo.io/edwards25519's table, which takes 1 ms to build, and 54 µs with the generic
-// constant-time s·P on the generator; crypto/ed25519.Verify takes 52 µs with its 64-point
-// table, which takes 250 µs to build, and 60 µs with a multi-scalar multiplication
-// instead. So the first multiplications of a process go without a table, and once it has
-// done about as many as the table would have paid for (about 30: a batch), the table is
-// built and used. The counters are per process, as the tables are.
-const (
-	baseMultTableAfter = 32
-	verifyTableAfter   = 32
-)
+// A precomputed table of multiples of the base point B makes s·B faster, but building it
+// costs as much as many multiplications: a process that signs once (grenache put -m)
+// would pay for it and use it once. So the first multiplications of a process go without
+// it, and once the process has done about as many as the table pays for (a batch), it is
+// built and used. docs/performance.md has the measurements. The counter is per process,
+// as the table is.
+const baseMultTableAfter = 32
 
-var baseMults, verifications atomic.Int64
+var baseMults atomic.Int64
 
 // baseMult sets v = s·B in constant time and returns v, with the base-point table only
 // once this process has done baseMultTableAfter multiplications (public keys and
@@ -150,32 +137,4 @@ func baseMult(v *edwards25519.Point, s *edwards25519.Scalar) *edwards25519.Point
 		return v.ScalarBaseMult(s)
 	}
 	return v.ScalarMult(s, edwards25519.NewGeneratorPoint())
-}
-
-// verifyNoTable is crypto/ed25519.Verify (RFC 8032 without the cofactor, S < l, A decoded
-// as crypto/ed25519 decodes it) computing R' = k·(-A) + S·B with a multi-scalar
-// multiplication that needs no base-point table. Only public values are involved, so
-// variable time is fine, as it is for crypto/ed25519.
-func verifyNoTable(pub, msg, sig []byte) bool {
-	if len(pub) != PublicKeySize || len(sig) != SignatureSize || sig[63]&224 != 0 {
-		return false
-	}
-	A, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil {
-		return false
-	}
-	S, err := edwards25519.NewScalar().SetCanonicalBytes(sig[32:])
-	if err != nil {
-		return false
-	}
-	var digest [64]byte
-	h := sha512.New()
-	h.Write(sig[:32])
-	h.Write(pub)
-	h.Write(msg)
-	k, _ := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
-	minusA := new(edwards25519.Point).Negate(A)
-	R := new(edwards25519.Point).VarTimeMultiScalarMult(
-		[]*edwards25519.Scalar{k, S}, []*edwards25519.Point{minusA, edwards25519.NewGeneratorPoint()})
-	return bytes.Equal(sig[:32], R.Bytes())
 }

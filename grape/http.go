@@ -1,11 +1,9 @@
 package grape
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,25 +35,14 @@ type HTTP struct {
 	Client    *http.Client // nil: a default client; redirects are never followed either way
 	UserAgent string       // e.g. "grenache/<version>"
 	MaxAnswer int64        // bytes read at most from an answer; 0 means DefaultMaxAnswer
-
-	// OneShot sends each request as one HTTP/1.1 exchange on a connection of its own,
-	// written and read by the calling goroutine and closed after the answer, as long as
-	// Client is still the one NewHTTP made and no proxy applies to URL (otherwise Client
-	// sends it). It is for a process that sends one request: it skips net/http's
-	// connection pool and its dial, read and write goroutines, which cost a grenache get
-	// or put process about 0.35 ms of its 4 ms. Leave it false for many requests, which
-	// share keep-alive connections.
-	// The limits, the timeouts and the TLS verification are those of NewHTTP's client.
-	OneShot bool
-
-	own     *http.Client  // the client NewHTTP made
-	connect time.Duration // NewHTTP's connect timeout: the dial and the TLS handshake
 }
 
 // NewHTTP returns the HTTP transport of the grape at host:port, over TLS when useTLS,
 // giving up on connecting (and on the TLS handshake) after connectTimeout when it is
-// positive. host may be a name, an IPv4 or an IPv6 address, bracketed or not.
-func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, userAgent string) *HTTP {
+// positive. host may be a name, an IPv4 or an IPv6 address, bracketed or not. pool is how
+// many connections are kept alive for later requests; 0 is for a process that sends one
+// request: each goes on a connection of its own (see transport).
+func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, userAgent string, pool int) *HTTP {
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -77,15 +63,13 @@ func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, u
 		// would have net/http inflate whatever a grape sends as gzip (a small answer can
 		// inflate to gigabytes, though reading stops at MaxAnswer) and report a cut gzip
 		// stream as a cut connection.
-		DisableCompression: true,
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: pool,
 	}
-	c := &http.Client{Transport: tr, CheckRedirect: noRedirect}
 	return &HTTP{
 		URL:       scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)),
-		Client:    c,
+		Client:    &http.Client{Transport: &transport{tr, pool <= 0, connectTimeout}, CheckRedirect: noRedirect},
 		UserAgent: userAgent,
-		own:       c,
-		connect:   connectTimeout,
 	}
 }
 
@@ -272,15 +256,7 @@ func (h *HTTP) post(ctx context.Context, op string, payload []byte) (*http.Respo
 	if h.UserAgent != "" {
 		req.Header.Set("User-Agent", h.UserAgent)
 	}
-	var resp *http.Response
-	if h.oneShot(req) {
-		if resp, err = h.exchange(ctx, req, payload); err != nil {
-			// Worded as http.Client words its errors, so that both read alike.
-			err = &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
-		}
-	} else {
-		resp, err = h.client().Do(req)
-	}
+	resp, err := h.client().Do(req)
 	if err != nil {
 		switch {
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
@@ -294,175 +270,6 @@ func (h *HTTP) post(ctx context.Context, op string, payload []byte) (*http.Respo
 		return nil, ctxError(ctx, err)
 	}
 	return resp, nil
-}
-
-// proxyFor is the proxy NewHTTP's client would use for a request (a variable for tests:
-// net/http reads the environment once per process).
-var proxyFor = http.ProxyFromEnvironment
-
-// oneShot reports whether req is to be sent by exchange rather than by h.Client. Any
-// case exchange does not handle as net/http would goes to the client: a proxy, another
-// client, an unusual URL or user agent (net/http refuses the latter with its own words).
-func (h *HTTP) oneShot(req *http.Request) bool {
-	if !h.OneShot || h.Client == nil || h.Client != h.own {
-		return false
-	}
-	u := req.URL
-	if u.Scheme != "http" && u.Scheme != "https" || u.User != nil || !plainASCII(u.Host) || strings.Contains(u.Host, "%") || !plainASCII(h.UserAgent) {
-		return false
-	}
-	proxy, err := proxyFor(req)
-	return err == nil && proxy == nil
-}
-
-// plainASCII reports whether s has printable ASCII only (space included), so that it can
-// be written into a request head as it is.
-func plainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-// errHeadersTooLarge ends an answer whose headers, 1xx answers included, pass
-// MaxHeaderBytes.
-var errHeadersTooLarge = fmt.Errorf("%w: its headers exceed %d bytes", ErrAnswerTooLarge, MaxHeaderBytes)
-
-// exchange sends req, whose body is payload, on a connection of its own and reads the
-// answer's head. Closing the answer's body closes the connection. It keeps what
-// NewHTTP's client does: the connect timeout on the dial and the TLS handshake, TLS
-// verified against the system's roots for the URL's host, MaxHeaderBytes over all
-// headers, 1xx answers skipped (101 ends), no redirects followed, no compression asked
-// for, and ctx bounding everything up to the body's Close.
-func (h *HTTP) exchange(ctx context.Context, req *http.Request, payload []byte) (*http.Response, error) {
-	u := req.URL
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	dialer := net.Dialer{Timeout: h.connect}
-	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil {
-		return nil, err
-	}
-	if u.Scheme == "https" {
-		if conn, err = h.handshake(ctx, conn, u.Hostname()); err != nil {
-			return nil, err
-		}
-	}
-	// Past the deadline or on cancel, every read and write on conn fails at once.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		conn.Close()
-		return nil, err
-	}
-
-	// One write: the head, as net/http would write it for this request, and the body.
-	msg := make([]byte, 0, 256+len(payload))
-	msg = append(msg, "POST "...)
-	msg = append(msg, u.RequestURI()...)
-	msg = append(msg, " HTTP/1.1\r\nHost: "...)
-	msg = append(msg, u.Host...)
-	if h.UserAgent != "" {
-		msg = append(msg, "\r\nUser-Agent: "...)
-		msg = append(msg, h.UserAgent...)
-	}
-	msg = append(msg, "\r\nContent-Type: application/json\r\nContent-Length: "...)
-	msg = strconv.AppendInt(msg, int64(len(payload)), 10)
-	msg = append(msg, "\r\nConnection: close\r\n\r\n"...)
-	msg = append(msg, payload...)
-	if _, err := conn.Write(msg); err != nil {
-		return fail(err)
-	}
-
-	limit := &headerLimit{r: conn, n: MaxHeaderBytes}
-	br := bufio.NewReader(limit)
-	// As net/http does: a connection that ends before the first byte of an answer ends
-	// with io.EOF (or a reset), not with ReadResponse's io.ErrUnexpectedEOF.
-	if _, err := br.Peek(1); err != nil {
-		return fail(err)
-	}
-	for {
-		resp, err := http.ReadResponse(br, req)
-		if err != nil {
-			if limit.n <= 0 {
-				err = errHeadersTooLarge
-			}
-			return fail(err)
-		}
-		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {
-			continue // informational: the answer follows
-		}
-		limit.n = -1 // the body is bounded by its reader (MaxAnswer)
-		resp.Body = &exchangeBody{ReadCloser: resp.Body, conn: conn, stop: stop}
-		return resp, nil
-	}
-}
-
-// handshake runs the TLS handshake on conn as NewHTTP's client would, within the
-// connect timeout.
-func (h *HTTP) handshake(ctx context.Context, conn net.Conn, host string) (net.Conn, error) {
-	hctx := ctx
-	if h.connect > 0 {
-		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeout(ctx, h.connect)
-		defer cancel()
-	}
-	tc := tls.Client(conn, &tls.Config{ServerName: host})
-	err := tc.HandshakeContext(hctx)
-	if err == nil {
-		return tc, nil
-	}
-	conn.Close()
-	var rec tls.RecordHeaderError
-	switch {
-	case ctx.Err() == nil && hctx.Err() != nil:
-		return nil, fmt.Errorf("no TLS handshake within %s (the connect timeout)", h.connect)
-	case errors.As(err, &rec) && string(rec.RecordHeader[:]) == "HTTP/":
-		return nil, http.ErrSchemeMismatch
-	}
-	return nil, err
-}
-
-// headerLimit reads from r until n bytes have been read, then fails with
-// errHeadersTooLarge; n < 0 means no limit.
-type headerLimit struct {
-	r io.Reader
-	n int64
-}
-
-func (l *headerLimit) Read(p []byte) (int, error) {
-	if l.n < 0 {
-		return l.r.Read(p)
-	}
-	if l.n == 0 {
-		return 0, errHeadersTooLarge
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
-}
-
-// exchangeBody is the body of an answer read by exchange: closing it closes the
-// connection, which no one else uses.
-type exchangeBody struct {
-	io.ReadCloser
-	conn net.Conn
-	stop func() bool
-}
-
-func (b *exchangeBody) Close() error {
-	b.stop()
-	err := b.conn.Close()
-	// After the connection's end: closing an unread body reads it to its end.
-	b.ReadCloser.Close()
-	return err
 }
 
 // client returns h.Client, or the default one, never following redirects.

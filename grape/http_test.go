@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -487,7 +486,7 @@ func TestNewHTTP(t *testing.T) {
 		{"fe80::1%eth0", 1, false, "http://[fe80::1%25eth0]:1"},
 	}
 	for _, tt := range tests {
-		h := NewHTTP(tt.host, tt.port, tt.tls, time.Second, "grenache/1")
+		h := NewHTTP(tt.host, tt.port, tt.tls, time.Second, "grenache/1", 0)
 		if diff := cmp.Diff(tt.want, h.URL); diff != "" {
 			t.Errorf("NewHTTP(%q, %d, %t) URL mismatch (-want +got):\n%s", tt.host, tt.port, tt.tls, diff)
 		}
@@ -496,17 +495,18 @@ func TestNewHTTP(t *testing.T) {
 		}
 	}
 
-	// The client it makes works against a local server (and keeps 301 as an answer).
-	srv := httptest.NewServer(reply(301, "", "Location", "/elsewhere"))
-	t.Cleanup(srv.Close)
-	addr := srv.Listener.Addr().(interface{ String() string }).String()
-	host, port, _ := strings.Cut(addr, ":")
-	var p int
-	fmt.Sscan(port, &p)
-	h := NewHTTP(host, p, false, time.Second, "grenache/1")
-	cas := int64(1)
-	if _, err := h.Put(testCtx(t), mutableItem(t, "", 2, "x"), &cas); !errors.Is(err, ErrCASMismatch) {
-		t.Errorf("Put through NewHTTP's client: error %v, want ErrCASMismatch", err)
+	// The client it makes, one-shot or pooled, works against a local server and keeps 301
+	// as an answer, whatever its Location: a malformed one is not even parsed.
+	for _, location := range []string{"/elsewhere", "http://[::1"} {
+		for _, pool := range []int{0, 4} {
+			srv := httptest.NewServer(reply(301, "", "Location", location))
+			t.Cleanup(srv.Close)
+			h := NewHTTP("127.0.0.1", portOf(t, srv.URL), false, time.Second, "grenache/1", pool)
+			cas := int64(1)
+			if _, err := h.Put(testCtx(t), mutableItem(t, "", 2, "x"), &cas); !errors.Is(err, ErrCASMismatch) {
+				t.Errorf("pool %d, Location %q: Put through NewHTTP's client: error %v, want ErrCASMismatch", pool, location, err)
+			}
+		}
 	}
 }
 
@@ -555,7 +555,8 @@ func TestExcerpt(t *testing.T) {
 	}
 }
 
-// TestHeaderLimit: the client NewHTTP makes reads at most MaxHeaderBytes of headers.
+// TestHeaderLimit: the client NewHTTP makes, one-shot or pooled, reads at most
+// MaxHeaderBytes of headers, and says so in one way.
 func TestHeaderLimit(t *testing.T) {
 	for _, size := range []int{MaxHeaderBytes / 2, 2 * MaxHeaderBytes} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -563,12 +564,13 @@ func TestHeaderLimit(t *testing.T) {
 			io.WriteString(w, `"`+helloKey+`"`)
 		}))
 		t.Cleanup(srv.Close)
-		_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
-		p, _ := strconv.Atoi(port)
-		h := NewHTTP("127.0.0.1", p, false, time.Second, "grenache/1")
-		_, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
-		if tooLarge := size > MaxHeaderBytes; tooLarge != (err != nil && strings.Contains(err.Error(), "headers exceeded")) {
-			t.Errorf("%d bytes of headers: error %v", size, err)
+		for _, pool := range []int{0, 4} {
+			h := NewHTTP("127.0.0.1", portOf(t, srv.URL), false, time.Second, "grenache/1", pool)
+			_, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
+			tooLarge := errors.Is(err, ErrAnswerTooLarge) && strings.HasSuffix(err.Error(), ": the grape's answer is too large: its headers exceed 65536 bytes")
+			if tooLarge != (size > MaxHeaderBytes) || tooLarge != (err != nil) {
+				t.Errorf("pool %d, %d bytes of headers: error %v", pool, size, err)
+			}
 		}
 	}
 }
@@ -621,15 +623,16 @@ func TestNoCompression(t *testing.T) {
 		w.Write(zipped.Bytes())
 	}))
 	t.Cleanup(srv.Close)
-	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
-	p, _ := strconv.Atoi(port)
-	h := NewHTTP("127.0.0.1", p, false, time.Second, "grenache/1")
-	_, err := h.Get(testCtx(t), bep44.ImmutableTarget([]byte("hello world")), nil)
-	var pe *ProtocolError
-	if !errors.As(err, &pe) || pe.Reason != "a get answer must be a JSON object, a JSON string or empty" {
-		t.Errorf("Get of a gzip answer: error %v, want the answer refused as not JSON", err)
-	}
-	if got := accept.Load(); got != "" {
-		t.Errorf("Accept-Encoding %q, want none", got)
+	for _, pool := range []int{0, 4} {
+		accept.Store("unset")
+		h := NewHTTP("127.0.0.1", portOf(t, srv.URL), false, time.Second, "grenache/1", pool)
+		_, err := h.Get(testCtx(t), bep44.ImmutableTarget([]byte("hello world")), nil)
+		var pe *ProtocolError
+		if !errors.As(err, &pe) || pe.Reason != "a get answer must be a JSON object, a JSON string or empty" {
+			t.Errorf("pool %d: Get of a gzip answer: error %v, want the answer refused as not JSON", pool, err)
+		}
+		if got := accept.Load(); got != "" {
+			t.Errorf("pool %d: Accept-Encoding %q, want none", pool, got)
+		}
 	}
 }

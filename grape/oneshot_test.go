@@ -25,7 +25,7 @@ import (
 )
 
 // rawGrape listens on loopback and hands every connection to serve. It returns NewHTTP's
-// transport for it with OneShot set, and the connect timeout connect.
+// one-shot transport for it, with the connect timeout connect.
 func rawGrape(t *testing.T, useTLS bool, connect time.Duration, serve func(c net.Conn)) *HTTP {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -53,9 +53,7 @@ func rawGrape(t *testing.T, useTLS bool, connect time.Duration, serve func(c net
 			}()
 		}
 	}()
-	h := NewHTTP("127.0.0.1", ln.Addr().(*net.TCPAddr).Port, useTLS, connect, "grenache/1")
-	h.OneShot = true
-	return h
+	return NewHTTP("127.0.0.1", ln.Addr().(*net.TCPAddr).Port, useTLS, connect, "grenache/1", 0)
 }
 
 // answerWith reads one request from c and writes s.
@@ -77,10 +75,10 @@ type sentRequest struct {
 	Data                                                      any
 }
 
-// TestOneShotRequest: a one-shot request is the request NewHTTP's client sends, plus
+// TestOneShotRequest: a one-shot request is the request a pool sends, plus
 // Connection: close.
 func TestOneShotRequest(t *testing.T) {
-	for _, oneShot := range []bool{false, true} {
+	for _, pool := range []int{8, 0} {
 		var got []sentRequest
 		var mu sync.Mutex
 		h := rawGrape(t, false, time.Second, func(c net.Conn) {
@@ -102,9 +100,10 @@ func TestOneShotRequest(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(key))+"\r\n\r\n"+key)
 			}
 		})
-		h.OneShot = oneShot
+		h = NewHTTP("127.0.0.1", portOf(t, h.URL), false, time.Second, "grenache/1", pool)
+		oneShot := pool == 0
 		if _, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil); err != nil {
-			t.Fatalf("OneShot %t: Put: %v", oneShot, err)
+			t.Fatalf("pool %d: Put: %v", pool, err)
 		}
 		h.Get(testCtx(t), bep44.ImmutableTarget([]byte("hello world")), []byte("salt"))
 		h.Client.CloseIdleConnections() // ends the server's loop on a kept-alive connection
@@ -119,7 +118,7 @@ func TestOneShotRequest(t *testing.T) {
 		}
 		mu.Unlock()
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("OneShot %t: requests mismatch (-want +got):\n%s", oneShot, diff)
+			t.Errorf("pool %d: requests mismatch (-want +got):\n%s", pool, diff)
 		}
 	}
 }
@@ -249,8 +248,7 @@ func TestOneShotTLS(t *testing.T) {
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	p, _ := strconv.Atoi(port)
-	h := NewHTTP("127.0.0.1", p, true, time.Second, "grenache/1")
-	h.OneShot = true
+	h := NewHTTP("127.0.0.1", p, true, time.Second, "grenache/1", 0)
 	_, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
 	var verr *tls.CertificateVerificationError
 	if !errors.As(err, &verr) {
@@ -258,8 +256,7 @@ func TestOneShotTLS(t *testing.T) {
 	}
 
 	plain := rawGrape(t, false, time.Second, answerWith("HTTP/1.1 400 Bad Request\r\n\r\n"))
-	h = NewHTTP("127.0.0.1", portOf(t, plain.URL), true, time.Second, "grenache/1")
-	h.OneShot = true
+	h = NewHTTP("127.0.0.1", portOf(t, plain.URL), true, time.Second, "grenache/1", 0)
 	if _, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil); !errors.Is(err, http.ErrSchemeMismatch) {
 		t.Errorf("TLS to a plain HTTP server: error %v, want http.ErrSchemeMismatch", err)
 	}
@@ -267,8 +264,7 @@ func TestOneShotTLS(t *testing.T) {
 	release := make(chan struct{})
 	silent := rawGrape(t, false, time.Second, func(c net.Conn) { <-release })
 	t.Cleanup(func() { close(release) }) // before the server's cleanup, which waits for it
-	h = NewHTTP("127.0.0.1", portOf(t, silent.URL), true, 50*time.Millisecond, "grenache/1")
-	h.OneShot = true
+	h = NewHTTP("127.0.0.1", portOf(t, silent.URL), true, 50*time.Millisecond, "grenache/1", 0)
 	_, err = h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil)
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no TLS handshake within 50ms (the connect timeout)") {
 		t.Errorf("TLS to a silent server: error %v, want the connect timeout named", err)
@@ -285,48 +281,100 @@ func portOf(t *testing.T, u string) int {
 	return p
 }
 
-// TestOneShotWhen: the one-shot exchange is used only for NewHTTP's own client, with no
-// proxy and a URL and user agent it writes as they are; otherwise the client sends.
-func TestOneShotWhen(t *testing.T) {
+// TestOneShotWritable: the one-shot exchange sends what it writes as the pool would, with
+// no proxy; the pool sends the rest.
+func TestOneShotWritable(t *testing.T) {
 	viaProxy := func(*http.Request) (*url.URL, error) { return url.Parse("http://127.0.0.1:1") }
 	badProxy := func(*http.Request) (*url.URL, error) { return nil, errors.New("invalid proxy") }
 	tests := []struct {
 		name   string
-		change func(h *HTTP)
+		url    string
+		header []string
 		proxy  func(*http.Request) (*url.URL, error)
 		want   bool
 	}{
-		{"NewHTTP's client", func(h *HTTP) {}, nil, true},
-		{"OneShot unset", func(h *HTTP) { h.OneShot = false }, nil, false},
-		{"another client", func(h *HTTP) { h.Client = &http.Client{} }, nil, false},
-		{"a copy of the client", func(h *HTTP) { c := *h.Client; h.Client = &c }, nil, false},
-		{"no client", func(h *HTTP) { h.Client = nil }, nil, false},
-		{"HTTP{} with OneShot", func(h *HTTP) { *h = HTTP{URL: h.URL, OneShot: true} }, nil, false},
-		{"a proxy applies", func(h *HTTP) {}, viaProxy, false},
-		{"the proxy setting is invalid", func(h *HTTP) {}, badProxy, false},
-		{"TLS", func(h *HTTP) { h.URL = strings.Replace(h.URL, "http:", "https:", 1) }, nil, true},
-		{"a name", func(h *HTTP) { h.URL = "http://grape.invalid:30002" }, nil, true},
-		{"an IPv6 address", func(h *HTTP) { h.URL = "http://[::1]:30002" }, nil, true},
-		{"an IPv6 zone", func(h *HTTP) { h.URL = "http://[fe80::1%25eth0]:30002" }, nil, false},
-		{"a name not in ASCII", func(h *HTTP) { h.URL = "http://grapé.invalid:30002" }, nil, false},
-		{"user info", func(h *HTTP) { h.URL = "http://u:p@127.0.0.1:30002" }, nil, false},
-		{"a line break in the user agent", func(h *HTTP) { h.UserAgent = "grenache/1\r\nX: y" }, nil, false},
+		{"an address", "http://127.0.0.1:30002", nil, nil, true},
+		{"a proxy applies", "http://127.0.0.1:30002", nil, viaProxy, false},
+		{"the proxy setting is invalid", "http://127.0.0.1:30002", nil, badProxy, false},
+		{"TLS", "https://127.0.0.1:30002", nil, nil, true},
+		{"a name", "http://grape.invalid:30002", nil, nil, true},
+		{"an IPv6 address", "http://[::1]:30002", nil, nil, true},
+		{"user info", "http://u:p@127.0.0.1:30002", nil, nil, true},
+		{"an IPv6 zone", "http://[fe80::1%25eth0]:30002", nil, nil, false},
+		{"a name not in ASCII", "http://grapé.invalid:30002", nil, nil, false},
+		{"another scheme", "ftp://127.0.0.1:30002", nil, nil, false},
+		{"no host", "http:///get", nil, nil, false},
+		{"a line break in the user agent", "http://127.0.0.1:30002", []string{"User-Agent", "grenache/1\r\nX: y"}, nil, false},
+		{"a header name that is no token", "http://127.0.0.1:30002", []string{"X Y", "z"}, nil, false},
 	}
-	defer func(p func(*http.Request) (*url.URL, error)) { proxyFor = p }(proxyFor)
 	for _, tt := range tests {
-		h := NewHTTP("127.0.0.1", 30002, false, time.Second, "grenache/1")
-		h.OneShot = true
-		tt.change(h)
-		proxyFor = http.ProxyFromEnvironment
+		h := NewHTTP("127.0.0.1", 30002, false, time.Second, "grenache/1", 0)
+		tr := h.Client.Transport.(*transport)
+		tr.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
 		if tt.proxy != nil {
-			proxyFor = tt.proxy
+			tr.Proxy = tt.proxy
 		}
-		req, err := http.NewRequest(http.MethodPost, h.URL+"/get", nil)
+		req, err := http.NewRequest(http.MethodPost, tt.url+"/get", nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if got := h.oneShot(req); got != tt.want {
-			t.Errorf("%s: oneShot %t, want %t", tt.name, got, tt.want)
+		req.Header.Set("Content-Type", "application/json")
+		if tt.header != nil {
+			req.Header[tt.header[0]] = []string{tt.header[1]}
+		}
+		if got := tr.writable(req); got != tt.want {
+			t.Errorf("%s: writable %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestNewHTTPPool: pool 0 sends each request on a connection of its own; pool N keeps N
+// connections alive for the next requests.
+func TestNewHTTPPool(t *testing.T) {
+	for _, pool := range []int{0, 1, 8} {
+		// Rounds of as many requests at once as the pool keeps (one for pool 0): the
+		// server holds the answers until the whole round has arrived, so the first round
+		// opens n connections and the later ones reuse them.
+		const rounds = 3
+		n := int64(max(pool, 1))
+		var accepted, arrived atomic.Int64
+		h := rawGrape(t, false, time.Second, func(c net.Conn) {
+			accepted.Add(1)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(c)
+			for {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				round := (arrived.Add(1) + n - 1) / n
+				for deadline := time.Now().Add(5 * time.Second); arrived.Load() < round*n && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+				key := `"` + helloKey + `"`
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(key))+"\r\n\r\n"+key)
+			}
+		})
+		h = NewHTTP("127.0.0.1", portOf(t, h.URL), false, time.Second, "grenache/1", pool)
+		for range rounds {
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					if _, err := h.Put(testCtx(t), &bep44.Item{V: []byte("hello world")}, nil); err != nil {
+						t.Errorf("pool %d: Put: %v", pool, err)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		h.Client.CloseIdleConnections()
+		want := n
+		if pool == 0 {
+			want = rounds
+		}
+		if got := accepted.Load(); got != want {
+			t.Errorf("pool %d: %d connections for %d requests, want %d", pool, got, rounds*n, want)
 		}
 	}
 }
