@@ -232,6 +232,8 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 		}
 	}
 	c := newClock(time.Now)
+	f, _ := r.freshness()
+	defer f.save()
 	return r.runBatch(d, func(line []byte) batchItem {
 		spec, err := parsePutLine(line, defaults)
 		if err != nil {
@@ -247,6 +249,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 				return batchResult{line: target, err: d.explain(err)}
 			}
 			res := putResult{Hash: target}
+			f.stored(it)
 			if it.Mutable() {
 				res.Seq = &it.Seq
 			}
@@ -301,8 +304,8 @@ func parsePutLine(line []byte, spec putSpec) (putSpec, error) {
 	return spec, nil
 }
 
-// getLine is an input line of get --batch (or a bare hash). Seq is accepted
-// and ignored so that put --batch's output can be read back as it is.
+// getLine is an input line of get --batch (or a bare hash). Seq is the least
+// acceptable seq (put --batch's output lines carry the one stored).
 type getLine struct {
 	Hash string       `json:"hash"`
 	Salt *string      `json:"salt"`
@@ -317,11 +320,12 @@ type getResult struct {
 	Seq  *int64 `json:"seq,omitempty"`
 }
 
-func (r *runCtx) getBatch(defaultSalt []byte) error {
+func (r *runCtx) getBatch(defaultSalt []byte, f *fresh) error {
 	d, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
+	defer f.save()
 	return r.runBatch(d, func(line []byte) batchItem {
 		fail := func(hash string, err error) batchItem { return batchItem{fail: batchResult{line: hash, err: err}} }
 		in := getLine{Hash: string(line)}
@@ -346,10 +350,17 @@ func (r *runCtx) getBatch(defaultSalt []byte) error {
 				return fail(target.String(), err)
 			}
 		}
+		floor, err := lineSeq(in.Seq)
+		if err != nil {
+			return fail(target.String(), err)
+		}
 		return batchItem{send: func(ctx context.Context) batchResult {
 			ans, err := grape.Fetch(ctx, d.transport, target, salt)
 			if err != nil {
 				return batchResult{line: target.String(), err: r.getError(d, target, salt, err)}
+			}
+			if err := f.check(target, &ans.Item, floor, "the line's seq"); err != nil {
+				return batchResult{line: target.String(), err: err}
 			}
 			res := getResult{Hash: target.String(), V: string(ans.Item.V), Salt: string(salt)}
 			if ans.Item.Mutable() {

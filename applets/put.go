@@ -81,6 +81,9 @@ func runPut(r *runCtx) error {
 		return d.explain(err)
 	}
 	fmt.Fprintln(r.stdout, target)
+	f, _ := r.freshness()
+	f.stored(it)
+	f.save()
 	return nil
 }
 
