@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/urfave/cli/v2"
 
@@ -179,6 +180,10 @@ func (f *fresh) stored(it *bep44.Item) {
 	f.note(it.Target(), it.Seq, false)
 }
 
+// stateSaves counts the updates of the state file this process attempted, for
+// the tests: a batch makes at most one, a get that saw nothing new none.
+var stateSaves atomic.Int64
+
 // save writes what was noted, in one update of the state file, after the
 // values were printed. A failure is a warning.
 func (f *fresh) save() {
@@ -194,6 +199,7 @@ func (f *fresh) save() {
 		f.problem(f.noDir)
 		return
 	}
+	stateSaves.Add(1)
 	if err := s.Save(raise, set); err != nil {
 		f.problem(err)
 	}

@@ -1,10 +1,18 @@
 package applets
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"testing"
+
+	"github.com/adrg/xdg"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"grenache/applets/state"
 	"grenache/grape/grapetest"
 )
 
@@ -34,4 +42,91 @@ func cmdGetExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	hash := strings.TrimSpace(ts.ReadFile(args[1]))
 	cmdExits(ts, false, append([]string{args[0], "grenache-get"}, append(args[2:], hash)...))
+}
+
+// runMainT runs Main in this process and returns its exit code and output.
+func runMainT(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(append([]string{"grenache"}, args...), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// A batch reads the state once and writes it once, whatever its size; a get
+// that sees nothing new writes nothing.
+func TestFreshBatchWritesOnce(t *testing.T) {
+	srv := grapetest.NewServer()
+	t.Cleanup(srv.Close)
+	useKeyDirs(t)
+	port := portOf(t, srv.URL)
+	if code, _, errs := runMainT(t, "", "keygen"); code != 0 {
+		t.Fatal(errs)
+	}
+	const n = 20
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `{"v":"value %d","salt":"s%d","seq":%d}`+"\n", i, i, 100+i)
+	}
+	saves := stateSaves.Load()
+	code, out, errs := runMainT(t, in.String(), "put", "-p", port, "-m", "--batch")
+	if code != 0 || errs != "" {
+		t.Fatalf("put --batch: exit %d\n%s", code, errs)
+	}
+	if d := stateSaves.Load() - saves; d != 1 {
+		t.Errorf("put --batch of %d items saved the state %d times, want 1", n, d)
+	}
+	// get's input: each line of put's output with its salt.
+	var get strings.Builder
+	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		fmt.Fprintf(&get, "%s,\"salt\":\"s%d\"}\n", strings.TrimSuffix(line, "}"), i)
+	}
+	seqFile := func() []string {
+		t.Helper()
+		dir, err := state.DefaultDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, state.SeqFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	if lines := seqFile(); len(lines) != n {
+		t.Fatalf("the state has %d lines after put --batch, want %d", len(lines), n)
+	}
+	for _, c := range []struct {
+		name      string
+		newState  bool
+		wantSaves int64
+	}{
+		{"nothing new", false, 0},
+		{"all new", true, 1},
+		{"nothing new again", false, 0},
+	} {
+		if c.newState {
+			t.Setenv("XDG_STATE_HOME", t.TempDir())
+			xdg.Reload()
+		}
+		saves := stateSaves.Load()
+		code, out, errs := runMainT(t, get.String(), "get", "-p", port, "--batch")
+		if code != 0 || errs != "" || strings.Count(out, `"v":"value `) != n {
+			t.Fatalf("%s: get --batch: exit %d\n%s\n%s", c.name, code, out, errs)
+		}
+		if d := stateSaves.Load() - saves; d != c.wantSaves {
+			t.Errorf("%s: get --batch saved the state %d times, want %d", c.name, d, c.wantSaves)
+		}
+		if lines := seqFile(); len(lines) != n {
+			t.Errorf("%s: the state has %d lines, want %d", c.name, len(lines), n)
+		}
+	}
+	// A single get of a seq already seen writes nothing.
+	hash := strings.Split(get.String(), `"`)[3]
+	saves = stateSaves.Load()
+	if code, out, errs := runMainT(t, "", "get", "-p", port, "-s", "s0", hash); code != 0 || out != "value 0\n" {
+		t.Fatalf("get: exit %d, %q\n%s", code, out, errs)
+	}
+	if d := stateSaves.Load() - saves; d != 0 {
+		t.Errorf("a get of a seq already seen saved the state %d times", d)
+	}
 }
