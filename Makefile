@@ -83,7 +83,7 @@ bench: build grapes
 	  else echo "make bench needs curl: sudo apt-get install curl" >&2; exit 1; fi; }
 	@mkdir -p bench-results
 	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape"
-	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
+	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape ./applets/state >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
 	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt $(BENCHFLAGS)
 
 install: build

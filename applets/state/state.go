@@ -177,6 +177,26 @@ func (s *Store) update(raise, set map[bep44.Target]int64) error {
 	if err != nil {
 		return err
 	}
+	if len(raise)+len(set) == 1 {
+		// One target, the case of every single get and put: change its line in
+		// place, or insert it in order, without reading the others.
+		for t, n := range raise {
+			if out, changed, ok := splice(data, t, n, false); ok {
+				if !changed {
+					return nil
+				}
+				return writeFile(s.dir, SeqFile, out)
+			}
+		}
+		for t, n := range set {
+			if out, changed, ok := splice(data, t, n, true); ok {
+				if !changed {
+					return nil
+				}
+				return writeFile(s.dir, SeqFile, out)
+			}
+		}
+	}
 	es := s.parse(data)
 	added := map[bep44.Target]int64{}
 	changed := false
@@ -213,6 +233,72 @@ func (s *Store) update(raise, set map[bep44.Target]int64) error {
 		es = mergeSorted(es, more)
 	}
 	return writeFile(s.dir, SeqFile, format(es))
+}
+
+// splice returns data with target's line set to seq (raised only, unless
+// replace). ok is false when the file needs a full read: the target's line is
+// malformed or listed twice, or the file is not as this package writes it
+// (upper-case hex, tabs, indented lines: edited by hand).
+func splice(data []byte, target bep44.Target, seq int64, replace bool) (out []byte, changed, ok bool) {
+	if bytes.ContainsAny(data, "ABCDEF\t") || bytes.Contains(data, []byte("\n ")) || bytes.HasPrefix(data, []byte(" ")) {
+		return nil, false, false
+	}
+	var key [1 + 2*len(bep44.Target{}) + 1]byte
+	key[0] = '\n'
+	hexTarget(key[1:], target)
+	key[len(key)-1] = ' '
+	i := -1
+	if bytes.HasPrefix(data, key[1:]) {
+		i = 0
+	} else if j := bytes.Index(data, key[:]); j >= 0 {
+		i = j + 1
+	}
+	if i < 0 {
+		// Not listed: insert it before the first line that sorts after it.
+		line := append(append(key[1:len(key):len(key)], strconv.AppendInt(nil, seq, 10)...), '\n')
+		at := len(data)
+		for off := 0; off < len(data); {
+			end := bytes.IndexByte(data[off:], '\n')
+			if end < 0 {
+				end = len(data)
+			} else {
+				end += off
+			}
+			if bytes.Compare(data[off:end], key[1:]) > 0 {
+				at = off
+				break
+			}
+			off = end + 1
+		}
+		out = make([]byte, 0, len(data)+len(line)+1)
+		out = append(out, data[:at]...)
+		if at > 0 && out[len(out)-1] != '\n' {
+			out = append(out, '\n')
+		}
+		out = append(append(out, line...), data[at:]...)
+		return out, true, true
+	}
+	if bytes.Contains(data[i+len(key)-1:], key[:]) {
+		return nil, false, false // listed twice
+	}
+	end := bytes.IndexByte(data[i:], '\n')
+	if end < 0 {
+		end = len(data)
+	} else {
+		end += i
+	}
+	_, old, good := parseLine(data[i:end])
+	if !good {
+		return nil, false, false
+	}
+	if seq == old || (seq < old && !replace) {
+		return data, false, true
+	}
+	out = make([]byte, 0, len(data)+20)
+	out = append(out, data[:i+len(key)-1]...)
+	out = strconv.AppendInt(out, seq, 10)
+	out = append(out, data[end:]...)
+	return out, true, true
 }
 
 // entry is one line of the file of sequence numbers.

@@ -441,3 +441,70 @@ func TestSave(t *testing.T) {
 		t.Errorf("after Save (-want +got):\n%s", diff)
 	}
 }
+
+// Single-target updates (changed in place) and several-target ones (the file
+// read whole) agree with a model, on files as written and as edited by hand.
+func TestSpliceMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := range 30 {
+		s := Open(t.TempDir())
+		collect(s)
+		model := map[bep44.Target]int64{}
+		// A start as written by hand in some rounds.
+		var start strings.Builder
+		for i := range r.IntN(6) {
+			tg, n := target(r.IntN(10)), r.Int64N(50)
+			h := tg.String()
+			switch (round + i) % 5 {
+			case 1:
+				h = strings.ToUpper(h)
+			case 2:
+				h = " " + h
+			case 3:
+				h += "\t"
+			}
+			fmt.Fprintf(&start, "%s %d\n", h, n)
+			model[tg] = max(model[tg], n)
+		}
+		if round%4 == 0 {
+			start.WriteString("# comment\n")
+		}
+		if err := os.WriteFile(s.SeqPath(), []byte(start.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for range 40 {
+			tg, n := target(r.IntN(10)), r.Int64N(60)
+			var err error
+			switch r.IntN(4) {
+			case 0:
+				err = s.Replace(map[bep44.Target]int64{tg: n})
+				model[tg] = n
+			case 1:
+				tg2 := target(10 + r.IntN(5))
+				err = s.Record(map[bep44.Target]int64{tg: n, tg2: n + 1})
+				model[tg] = max(model[tg], n)
+				if old, ok := model[tg2]; !ok || n+1 > old {
+					model[tg2] = n + 1
+				}
+			default:
+				err = s.Record(map[bep44.Target]int64{tg: n})
+				if old, ok := model[tg]; !ok || n > old {
+					model[tg] = n
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := s.Seqs()
+			if diff := cmp.Diff(model, got); diff != "" {
+				data, _ := os.ReadFile(s.SeqPath())
+				t.Fatalf("round %d: (-model +file):\n%s\nfile:\n%s", round, diff, data)
+			}
+			for tg, n := range model {
+				if got, ok := mustSeen(t, s, tg); !ok || got != n {
+					t.Fatalf("round %d: Seen(%s) = %d, %v; want %d", round, tg, got, ok, n)
+				}
+			}
+		}
+	}
+}
