@@ -113,6 +113,10 @@ func (f *fresh) lastSeen(target bep44.Target) (int64, bool) {
 		f.loaded = true
 	}
 	n, ok := f.seen[target]
+	// An earlier answer in this batch counts as seen too.
+	if r, rok := f.raise[target]; rok && (!ok || r > n) {
+		n, ok = r, true
+	}
 	return n, ok
 }
 

@@ -3,9 +3,13 @@ package applets
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/adrg/xdg"
@@ -128,5 +132,45 @@ func TestFreshBatchWritesOnce(t *testing.T) {
 	}
 	if d := stateSaves.Load() - saves; d != 0 {
 		t.Errorf("a get of a seq already seen saved the state %d times", d)
+	}
+}
+
+// Within one get --batch, an answer older than one already printed for the same
+// item is refused too, though the state file knew neither.
+func TestFreshWithinBatch(t *testing.T) {
+	srv := grapetest.NewServer()
+	t.Cleanup(srv.Close)
+	useKeyDirs(t)
+	port := portOf(t, srv.URL)
+	if code, _, errs := runMainT(t, "", "keygen"); code != 0 {
+		t.Fatal(errs)
+	}
+	e := &hostileEnv{upstream: srv.URL}
+	var hash string
+	answers := map[int][]byte{}
+	for _, n := range []int{7, 9} {
+		code, out, errs := runMainT(t, "", "put", "-p", port, "-m", "-n", strconv.Itoa(n), "value "+strconv.Itoa(n))
+		if code != 0 {
+			t.Fatal(errs)
+		}
+		hash = strings.TrimSpace(out)
+		answers[n] = e.fetch(t, hash, "")
+	}
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the state knows neither
+	xdg.Reload()
+	var calls atomic.Int32
+	replay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Write(answers[9])
+		} else {
+			w.Write(answers[7])
+		}
+	}))
+	t.Cleanup(replay.Close)
+	code, out, errs := runMainT(t, hash+"\n"+hash+"\n", "get", "-p", portOf(t, replay.URL), "--batch", "--jobs", "1")
+	want := `{"hash":"` + hash + `","v":"value 9","k":"` + fieldOf(answers[9], "k")[1:65] + `","seq":9}` + "\n" +
+		`{"hash":"` + hash + `","error":"the grape answered seq 7 for ` + hash + `, older than seq 9 already seen","exit":4}` + "\n"
+	if code != ExitUnverified || out != want {
+		t.Errorf("exit %d, want 4; stdout:\n%s\nwant:\n%s\nstderr:\n%s", code, out, want, errs)
 	}
 }
