@@ -81,7 +81,7 @@ func runPut(r *runCtx) error {
 		return d.explain(err)
 	}
 	fmt.Fprintln(r.stdout, target)
-	f, _ := r.freshness()
+	f, _ := r.freshness() // put has no --min-seq: no error
 	f.stored(it)
 	f.save()
 	return nil

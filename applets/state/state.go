@@ -25,7 +25,13 @@ import (
 	"grenache/bep44"
 )
 
-// SeqFile is the name of the file of sequence numbers in the state folder.
+// SeqFile is the name of the file of sequence numbers in the state folder: one
+// line per mutable item, "HASH SEQ" (40 lower-case hex digits, a space, the
+// decimal seq), sorted by hash. Deleting a line forgets that item; lines
+// starting with # are comments. Seen looks for its line in exactly this form:
+// a line edited by hand in upper case, with tabs or indented is found by it
+// only after the next write, which rewrites the file in this form; a line not
+// understood at all is dropped then, with a warning.
 const SeqFile = "seq"
 
 // ErrNoFolder means the environment names no absolute folder to keep state in.
