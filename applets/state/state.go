@@ -30,8 +30,9 @@ import (
 // decimal seq), sorted by hash. Deleting a line forgets that item; lines
 // starting with # are comments. Seen looks for its line in exactly this form:
 // a line edited by hand in upper case, with tabs or indented is found by it
-// only after the next write, which rewrites the file in this form; a line not
-// understood at all is dropped then, with a warning.
+// only after the next write, which rewrites the file in this form. Lines not
+// understood at all are ignored: Seqs warns about them, Seen about the
+// target's own, and a write that rewrites the whole file drops them.
 const SeqFile = "seq"
 
 // ErrNoFolder means the environment names no absolute folder to keep state in.
@@ -58,7 +59,7 @@ func DefaultDir() (string, error) {
 type Store struct {
 	dir string
 	// Warn, when set, is told about lines of a state file that are not
-	// understood; they are ignored, and dropped when the file is next written.
+	// understood; they are ignored, and dropped when the whole file is rewritten.
 	Warn func(msg string)
 }
 
@@ -348,7 +349,7 @@ func (s *Store) parse(data []byte) []entry {
 		es = append(es, entry{t, seq})
 	}
 	if bad > 0 && s.Warn != nil {
-		s.Warn(fmt.Sprintf("%s: ignoring %d line(s) that are not \"HASH SEQ\" (the first is line %d); they are dropped when the file is next written",
+		s.Warn(fmt.Sprintf("%s: ignoring %d line(s) that are not \"HASH SEQ\" (the first is line %d)",
 			s.SeqPath(), bad, first))
 	}
 	if !sorted {

@@ -184,7 +184,8 @@ func TestMalformedLines(t *testing.T) {
 		t.Error("no warning about the target's own malformed line")
 	}
 	*msgs = nil
-	// The next write keeps what was understood, drops the rest.
+	// The next write (the whole file: it has hand-typed upper case) keeps what
+	// was understood and drops the rest.
 	if err := s.Record(map[bep44.Target]int64{t2: 1}); err != nil {
 		t.Fatal(err)
 	}
