@@ -82,8 +82,8 @@ bench: build grapes
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }; \
 	  else echo "make bench needs curl: sudo apt-get install curl" >&2; exit 1; fi; }
 	@mkdir -p bench-results
-	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape"
-	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
+	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape ./applets/state"
+	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape ./applets/state >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
 	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt $(BENCHFLAGS)
 
 install: build

@@ -37,10 +37,12 @@ func lookup(name string) *applet {
 	return nil
 }
 
-// streams are the standard streams an applet uses instead of os.Std*.
+// streams are the standard streams an applet uses instead of os.Std*, and the
+// user's folders, resolved once.
 type streams struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	dirs           folders
 }
 
 // Main runs the applet named by the base name of args[0] (grenache-put) or,
@@ -49,7 +51,7 @@ type streams struct {
 // disk, a closed pipe) is an error: exit 1.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := &outWriter{w: stdout}
-	prog, code := dispatch(args, &streams{stdin, out, stderr})
+	prog, code := dispatch(args, &streams{stdin, out, stderr, userFolders()})
 	if out.err != nil && !out.err.reported {
 		fmt.Fprintf(stderr, "%s: error: %v\n", prog, out.err)
 		return ExitFailure

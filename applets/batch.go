@@ -276,6 +276,8 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 		}
 	}
 	c := newClock(time.Now)
+	f, _ := r.freshness()
+	defer f.save()
 	return r.runBatch(d, func(line []byte) batchItem {
 		spec, err := putLineSpec(line, defaults)
 		if err != nil {
@@ -291,6 +293,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 				return batchResult{line: target, err: d.explain(err)}
 			}
 			res := putResult{Hash: target}
+			f.stored(it)
 			if it.Mutable() {
 				res.Salt, res.Seq = string(it.Salt), &it.Seq
 			}
@@ -331,11 +334,12 @@ func putLineSpec(line []byte, spec putSpec) (putSpec, error) {
 }
 
 // getLine is an input line of get --batch: a bare hash, a JSON string (the
-// hash), or an object of "hash", "salt" and "seq", as put --batch writes.
+// hash), or an object of "hash", "salt" and "seq", as put --batch writes. Seq
+// is the least acceptable seq (put --batch's output lines carry the one stored).
 type getLine struct {
 	hash string
 	salt *string
-	// minSeq is the line's "seq", a whole number: put --batch's output line
+	// minSeq is the line's "seq", a whole number, the least acceptable seq: put --batch's output line
 	// carries the sequence number it stored.
 	minSeq *int64
 }
@@ -372,11 +376,12 @@ type getResult struct {
 	Seq  *int64 `json:"seq,omitempty"`
 }
 
-func (r *runCtx) getBatch(defaultSalt []byte) error {
+func (r *runCtx) getBatch(defaultSalt []byte, f *fresh) error {
 	d, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
+	defer f.save()
 	return r.runBatch(d, func(line []byte) batchItem {
 		fail := func(hash string, err error) batchItem { return batchItem{fail: batchResult{line: hash, err: err}} }
 		in, err := parseGetLine(line)
@@ -393,10 +398,17 @@ func (r *runCtx) getBatch(defaultSalt []byte) error {
 				return fail(target.String(), err)
 			}
 		}
+		floor := int64(-1) // the line's seq: the least acceptable one
+		if in.minSeq != nil {
+			floor = *in.minSeq
+		}
 		return batchItem{send: func(ctx context.Context) batchResult {
 			ans, err := grape.Fetch(ctx, d.transport, target, salt)
 			if err != nil {
 				return batchResult{line: target.String(), err: r.getError(d, target, salt, err)}
+			}
+			if err := f.check(target, &ans.Item, floor, "the line's seq"); err != nil {
+				return batchResult{line: target.String(), err: err}
 			}
 			res := getResult{Hash: target.String(), V: string(ans.Item.V), Salt: string(salt)}
 			if ans.Item.Mutable() {

@@ -72,13 +72,14 @@ func procEnv(t testing.TB, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "GRENACHE_") || name == "HOME" || name == "XDG_CONFIG_HOME" {
+		if strings.HasPrefix(name, "GRENACHE_") || name == "HOME" || name == "XDG_CONFIG_HOME" || name == "XDG_STATE_HOME" {
 			continue
 		}
 		env = append(env, kv)
 	}
 	dir := t.TempDir()
-	env = append(env, "HOME="+filepath.Join(dir, "home"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	env = append(env, "HOME="+filepath.Join(dir, "home"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+		"XDG_STATE_HOME="+filepath.Join(dir, "state"))
 	return append(env, extra...)
 }
 
@@ -478,7 +479,7 @@ func TestFaultsGrapeKilledMidPut(t *testing.T) {
 // TestFaultsGrapesRestarted: grapes keep items in memory only. After both
 // grapes restart, every item is gone: get says "not found", exit 3. So is
 // the record of a mutable item's sequence number: a put with a lower one is
-// accepted again.
+// accepted again, and get prints it once told to (--accept-lower-seq).
 func TestFaultsGrapesRestarted(t *testing.T) {
 	t.Parallel()
 	gn := grapenet.Start(t, 2)
@@ -514,9 +515,16 @@ func TestFaultsGrapesRestarted(t *testing.T) {
 	if got := putHash("-m", "-s", "restart", "-n", "1", "one"); got != mutable {
 		t.Errorf("mutable hash after the restart = %s, want %s", got, mutable)
 	}
+	// grenache remembers seq 5, so it refuses seq 1 until told to accept it, and
+	// from then on remembers seq 1.
 	r := runProc(t, env, "grenache-get", opts(p2, "-s", "restart", mutable)...)
-	expectProc(t, "get the lower seq after the restart", r, ExitOK)
-	if r.stdout != "one\n" {
-		t.Errorf("value after the restart = %q, want %q", r.stdout, "one\n")
+	expectProc(t, "get the lower seq after the restart", r, ExitUnverified,
+		`^grenache-get: error: the grape answered seq 1 for `+mutable+`, older than seq 5 already seen\n`, `hint: .*--accept-lower-seq`)
+	for _, args := range [][]string{{"--accept-lower-seq"}, nil} {
+		r = runProc(t, env, "grenache-get", opts(p2, append(args, "-s", "restart", mutable)...)...)
+		expectProc(t, "get the lower seq accepted "+strings.Join(args, " "), r, ExitOK)
+		if r.stdout != "one\n" {
+			t.Errorf("value after the restart = %q, want %q", r.stdout, "one\n")
+		}
 	}
 }

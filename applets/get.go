@@ -20,8 +20,11 @@ var getApplet = &applet{
 		"checked it: an immutable value must hash to HASH; a mutable item must be signed by the\n" +
 		"key it carries, and that key and the salt must hash to HASH. An answer that fails is an\n" +
 		"error and nothing is printed. A salted mutable item is found only with its --salt.\n" +
-		"Of -v, -i, -w and -r, the last one given wins.\n\n" +
-		"With --batch, each line of standard input is a hash, or a JSON object {\"hash\": H, \"salt\": S};\n" +
+		"Of -v, -i, -w and -r, the last one given wins.\n" +
+		"A mutable item with a lower seq than the highest this user has seen or stored under\n" +
+		"HASH (kept in $XDG_STATE_HOME/grenache/seq), or than --min-seq, is refused: exit 4.\n\n" +
+		"With --batch, each line of standard input is a hash, or a JSON object {\"hash\": H, \"salt\": S,\n" +
+		"\"seq\": N} where N is the least seq accepted (put --batch's output lines carry it);\n" +
 		"each gets one JSON line on standard output, in input order: {\"hash\", \"v\", and for mutable\n" +
 		"items \"k\", \"seq\"} or {\"hash\", \"error\", \"exit\"}; the exit code is the highest of the items'.",
 	flags: func() []cli.Flag {
@@ -31,18 +34,22 @@ var getApplet = &applet{
 			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
 			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (nothing when the grape holds the item itself)"},
 			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's answer as compact JSON, as jq -c does, with only the fields checked"},
-		), batchFlags()...)
+		), append(freshFlags(), batchFlags()...)...)
 	},
 	run: runGet,
 }
 
 func runGet(r *runCtx) error {
+	f, err := r.freshness()
+	if err != nil {
+		return err
+	}
 	if r.Bool(flagBatch) {
 		salt, err := r.saltOption()
 		if err != nil {
 			return err
 		}
-		return r.getBatch(salt)
+		return r.getBatch(salt, f)
 	}
 	if r.NArg() != 1 {
 		return usagef("give exactly one HASH (got %d operands)", r.NArg())
@@ -65,6 +72,10 @@ func runGet(r *runCtx) error {
 	if err != nil {
 		return r.getError(d, target, salt, err)
 	}
+	if err := f.check(target, &ans.Item, -1, ""); err != nil {
+		return err
+	}
+	defer f.save()
 	var out []byte
 	switch r.lastOf("value", "value", "id", "write", "raw") {
 	case "value":

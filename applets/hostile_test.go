@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adrg/xdg"
 	"github.com/google/go-cmp/cmp"
 
 	"grenache/bep44"
@@ -54,8 +55,9 @@ type answer struct {
 
 // hostileCase is one way of tampering and what grenache must do about it.
 type hostileCase struct {
-	name string
-	args []string // the applet and its arguments; -g, -p and --timeout are added
+	name  string
+	args  []string // the applet and its arguments; -g, -p and --timeout are added
+	stdin string   // standard input
 	// tamper changes the grape's answer before the proxy sends it on.
 	tamper func(a *answer)
 	// handler, when set, answers instead of the proxy; it may call forward. It must
@@ -102,12 +104,14 @@ func clearGrenacheEnv(t *testing.T) {
 	}
 }
 
-// useKeyDirs gives the test its own configuration and home folders, and returns the
-// configuration folder.
+// useKeyDirs gives the test its own configuration, home and state folders, and returns
+// the configuration folder.
 func useKeyDirs(t *testing.T) string {
 	config := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", config)
 	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	xdg.Reload()
 	clearGrenacheEnv(t)
 	return config
 }
@@ -314,7 +318,7 @@ type hostileResult struct {
 
 // runInProcess runs Main against port, failing the test if it does not return
 // within hangBound.
-func runInProcess(t *testing.T, port string, args []string) hostileResult {
+func runInProcess(t *testing.T, port string, args []string, stdin string) hostileResult {
 	t.Helper()
 	full := append([]string{"grenache", args[0], "-g", "127.0.0.1", "-p", port,
 		"--timeout", hostileTimeout.String()}, args[1:]...)
@@ -323,7 +327,7 @@ func runInProcess(t *testing.T, port string, args []string) hostileResult {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	done := make(chan int, 1)
-	go func() { done <- Main(full, strings.NewReader(""), &stdout, &stderr) }()
+	go func() { done <- Main(full, strings.NewReader(stdin), &stdout, &stderr) }()
 	var code int
 	select {
 	case code = <-done:
@@ -346,7 +350,7 @@ func (e *hostileEnv) runHostile(t *testing.T, cases []hostileCase) {
 		t.Run(c.name, func(t *testing.T) {
 			port := e.serve(t, c)
 			trapBefore := e.trapHits.Load()
-			got := runInProcess(t, port, c.args)
+			got := runInProcess(t, port, c.args, c.stdin)
 			type outcome struct {
 				Code   int
 				Stdout string

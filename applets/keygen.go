@@ -33,7 +33,7 @@ func runKeygen(r *runCtx) error {
 	if r.NArg() > 0 {
 		return usagef("keygen takes no arguments (got %q)", r.Args().First())
 	}
-	store, err := keystore.Default()
+	store, err := r.dirs.keyStore()
 	if err != nil {
 		return err
 	}

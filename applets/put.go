@@ -12,7 +12,6 @@ import (
 
 	"grenache/bep44"
 	"grenache/grape"
-	"grenache/keystore"
 )
 
 var putApplet = &applet{
@@ -83,6 +82,9 @@ func runPut(r *runCtx) error {
 		return d.explain(err)
 	}
 	fmt.Fprintln(r.stdout, target)
+	f, _ := r.freshness() // put has no --min-seq: no error
+	f.stored(it)
+	f.save()
 	return nil
 }
 
@@ -224,7 +226,7 @@ func (p *putSpec) item(signer bep44.Signer, c *clock) (*bep44.Item, error) {
 
 // signer loads the user's key pair: grenache's own, else the original tool's.
 func (r *runCtx) signer() (bep44.Signer, error) {
-	store, err := keystore.Default()
+	store, err := r.dirs.keyStore()
 	if err != nil {
 		return nil, err
 	}

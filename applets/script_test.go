@@ -48,10 +48,13 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat, "forget": cmdForget, "getexits": cmdGetExits,
+		},
 		Setup: func(env *testscript.Env) error {
 			srv := grapetest.NewServer()
 			env.Defer(srv.Close)
+			env.Values[fakeGrapeKey{}] = srv
 			port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
 			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
 			env.Setenv("GRENACHE_PORT", port)

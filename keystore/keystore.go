@@ -54,43 +54,6 @@ type Store struct {
 	BeforeInstall func(tmp string) error
 }
 
-// Default returns the store in the user's folders: $XDG_CONFIG_HOME/grenache
-// (else $HOME/.config/grenache) and $HOME/.grenache-cli. Only absolute paths
-// count: the XDG base directory specification has a relative XDG_CONFIG_HOME
-// ignored, and a relative HOME would put the key wherever the command happens
-// to run. Without an absolute folder there is no store, and the error says
-// what to set.
-func Default() (*Store, error) {
-	s := &Store{}
-	config, home := os.Getenv("XDG_CONFIG_HOME"), os.Getenv("HOME")
-	if runtime.GOOS == "windows" && home == "" {
-		home, _ = os.UserHomeDir() // %USERPROFILE%
-	}
-	// Without a home folder (a container with XDG_CONFIG_HOME alone) there are no
-	// original tool's files to fall back to, and nothing else is missing.
-	if filepath.IsAbs(home) {
-		s.LegacyDir = filepath.Join(home, ".grenache-cli")
-	}
-	switch {
-	case filepath.IsAbs(config):
-		s.Dir = filepath.Join(config, "grenache")
-	case filepath.IsAbs(home):
-		s.Dir = filepath.Join(home, ".config", "grenache")
-	default:
-		return nil, fmt.Errorf("no absolute folder for the key pair (%s, %s): set XDG_CONFIG_HOME or HOME to an absolute path",
-			describeVar("XDG_CONFIG_HOME", config), describeVar("HOME", home))
-	}
-	return s, nil
-}
-
-// describeVar says why an environment variable gives no folder.
-func describeVar(name, value string) string {
-	if value == "" {
-		return name + " is not set"
-	}
-	return fmt.Sprintf("%s %q is relative", name, value)
-}
-
 // Path returns the path of the new store's key file.
 func (s *Store) Path() string { return filepath.Join(s.Dir, "key") }
 

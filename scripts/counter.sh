@@ -20,6 +20,12 @@
 # to compare with. Two first writers are still safe: both write seq 1, and the
 # grape refuses the second one because its seq is not newer (exit 5 too).
 #
+# A read that grenache-get refuses (exit 4) is retried like a conflict: most
+# often some node does not have the last write yet and answers an older
+# version than one this user has seen or stored, which grenache never prints
+# as current. If the refusals last (a grape keeps answering an old or forged
+# item), the retries run out and the script exits 4.
+#
 # --retries N (default 200) bounds the conflicts retried in the whole run; a
 # short random pause after each one spreads racing writers apart. Any other
 # failure stops the script with grenache's exit code; running out of retries
@@ -91,10 +97,11 @@ hash=$({
 hash=${hash%% *}
 
 conflicts=0
-# conflict: count one lost race and pause 0 to 99 ms, or give up.
+# conflict [CODE]: count one lost race and pause 0 to 99 ms, or give up with
+# CODE (default 5).
 conflict() {
 	conflicts=$((conflicts + 1))
-	((conflicts <= retries)) || die 5 "gave up after $retries conflicts (--retries)"
+	((conflicts <= retries)) || die "${1:-5}" "gave up after $retries conflicts (--retries)"
 	sleep "0.$(printf '%02d' $((RANDOM % 100)))"
 }
 
@@ -104,6 +111,7 @@ for ((i = 0; i < count; )); do
 	case $code in
 	0) read -r seq value < <(jq -r '"\(.seq) \(.v)"' <<<"$answer") ;;
 	3) seq=0 value=0 ;; # nothing stored yet: this is the first write
+	4) conflict 4 && continue ;; # an older version than one seen: read again
 	*) die "$code" "reading the counter $hash failed" ;;
 	esac
 	[[ $seq =~ ^[0-9]+$ && $value =~ ^[0-9]+$ ]] ||

@@ -54,6 +54,18 @@ func (s *Server) Counts() (puts, gets int) {
 	return s.puts, s.gets
 }
 
+// Forget drops the item stored under hash (40 hex digits), as a grape that
+// restarted would: a put of any seq is then accepted again, so a test can make
+// the server answer with an older version than one it held before. It
+// reports whether there was an item.
+func (s *Server) Forget(hash string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.items[hash]
+	delete(s.items, hash)
+	return ok
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		RID  string          `json:"rid"`
