@@ -119,6 +119,7 @@ func useKeyDirs(t *testing.T) string {
 // useConfig switches the configuration folder, hence the key pair.
 func useConfig(t *testing.T, dir string) {
 	t.Setenv("XDG_CONFIG_HOME", dir)
+	xdg.Reload()
 }
 
 // newHostileEnv starts a fake grape and stores in it, with Main: two immutable items,

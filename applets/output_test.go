@@ -51,7 +51,6 @@ func TestOutputWriteError(t *testing.T) {
 		{"", append([]string{"put"}, append(net, "hello")...), full},
 		{"", append([]string{"put", "-m", "-n", "2"}, append(net, "hello")...), full},
 		{"", append([]string{"get", hash}, net...), full},
-		{"", append([]string{"get", "-w", hash}, net...), full},
 		{"", append([]string{"get", "-i", hash}, net...), full},
 		{"", append([]string{"get", "-r", hash}, net...), full},
 		{"\"x\"\n", append([]string{"put", "--batch"}, net...), "writing the results: " + full},
