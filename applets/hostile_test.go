@@ -34,6 +34,9 @@ import (
 
 const (
 	hostileTimeout = 2 * time.Second
+	// stallTimeout is --timeout for the cases that end by it (a grape that never
+	// answers, or trickles): short, since each waits for all of it.
+	stallTimeout = 500 * time.Millisecond
 	// hangBound is how long a run may take before the test calls it a hang: --timeout
 	// plus slack for a loaded machine. It bounds a hang; it is no speed assertion.
 	hangBound = hostileTimeout + 5*time.Second
@@ -319,10 +322,10 @@ type hostileResult struct {
 
 // runInProcess runs Main against port, failing the test if it does not return
 // within hangBound.
-func runInProcess(t *testing.T, port string, args []string, stdin string) hostileResult {
+func runInProcess(t *testing.T, port string, args []string, stdin string, timeout time.Duration) hostileResult {
 	t.Helper()
 	full := append([]string{"grenache", args[0], "-g", "127.0.0.1", "-p", port,
-		"--timeout", hostileTimeout.String()}, args[1:]...)
+		"--timeout", timeout.String()}, args[1:]...)
 	var stdout, stderr bytes.Buffer
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -351,7 +354,11 @@ func (e *hostileEnv) runHostile(t *testing.T, cases []hostileCase) {
 		t.Run(c.name, func(t *testing.T) {
 			port := e.serve(t, c)
 			trapBefore := e.trapHits.Load()
-			got := runInProcess(t, port, c.args, c.stdin)
+			timeout := hostileTimeout
+			if c.stderr == reTimeout {
+				timeout = stallTimeout
+			}
+			got := runInProcess(t, port, c.args, c.stdin, timeout)
 			type outcome struct {
 				Code   int
 				Stdout string

@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	reTimeout = `error: no answer from the grape at 127\.0\.0\.1:\d+ within 2s\n.*hint: a slow network may need a longer --timeout`
+	reTimeout = `error: no answer from the grape at 127\.0\.0\.1:\d+ within 500ms\n.*hint: a slow network may need a longer --timeout`
 	reTooBig  = `error: the grape's answer is too large: over 65536 bytes \(HTTP 200\)`
 	reNotJSON = `error: unexpected answer from the grape \(HTTP 200\): a get answer must be a JSON object, a JSON string or empty`
 	reClosed  = `error: the grape at 127\.0\.0\.1:\d+ closed the connection without answering\n.*hint: it may have stopped or crashed`
