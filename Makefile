@@ -41,8 +41,8 @@ deps:
 # The whole suite: vet, unit, CLI and integration tests (real grapes), with
 # the race detector, then each fuzz target for $(FUZZTIME).
 test: deps grapes
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) vet -tags integration ./...
+	$(GO) test -race -count=1 -tags integration ./...
 	$(MAKE) fuzz
 	$(MAKE) install-check
 
@@ -59,6 +59,12 @@ install-check: build
 	$(MAKE) -s uninstall DESTDIR="$$d" PREFIX=/usr >/dev/null; \
 	[ -z "$$(ls -A "$$d/usr/bin")" ] || { echo "install-check: uninstall left $$(ls "$$d/usr/bin")" >&2; exit 1; }; \
 	echo "install-check: static binary, $(words $(APPLETS)) links, clean uninstall: ok"
+
+# The tests that need nothing but Go: go test ./... without the integration
+# tag, which the tests that start real grapes (Node) carry.
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
