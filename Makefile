@@ -28,8 +28,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs,nethttpomithttp2 -gcflags 'text/template/...=-l' -trimpath -ldflags '$(LDFLAGS)' -o grenache .
 
 # The grape network's Node packages, pinned by scripts/package-lock.json.
+# `go run ./scripts/grapes` starts a network (see its comment).
+NODE_MISSING := Node.js runs the grapes: install it (Debian: apt-get install nodejs npm)
 grapes: scripts/node_modules/.package-lock.json
+	@command -v node >/dev/null || { echo "make: $(NODE_MISSING)" >&2; exit 1; }
 scripts/node_modules/.package-lock.json: scripts/package.json scripts/package-lock.json
+	@command -v npm >/dev/null || { echo "make: $(NODE_MISSING)" >&2; exit 1; }
 	npm ci --prefix scripts --no-audit --no-fund
 
 # Tools the tests run besides Go and Node: jq (scripts/counter.sh). A fresh
@@ -39,12 +43,17 @@ deps:
 	@command -v jq >/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; }; }
 
 # The whole suite: vet, unit, CLI and integration tests (real grapes), with
-# the race detector, then each fuzz target for $(FUZZTIME).
-test: deps grapes
+# the race detector, then each fuzz target for $(FUZZTIME). scripts/gotest is
+# go test -json ARGS, shown as one line per package as each finishes.
+test: grapes deps
+	@echo "make test: 1/4 go vet"
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	$(MAKE) fuzz
-	$(MAKE) install-check
+	@echo "make test: 2/4 go test (a few minutes: grenache/applets runs the CLI against real grapes)"
+	$(GO) run ./scripts/gotest -race -count=1 ./...
+	@echo "make test: 3/4 fuzz, $(FUZZTIME) per target"
+	@$(MAKE) -s fuzz
+	@echo "make test: 4/4 install-check"
+	@$(MAKE) -s install-check
 
 # Installs into a scratch DESTDIR: the binary must be static, every link must
 # run its applet, and uninstall must leave nothing behind.
@@ -68,7 +77,7 @@ fuzz:
 	  done; \
 	done
 
-demo: build grapes
+demo: grapes build
 	scripts/demo.sh ./grenache
 
 # Measures the static binary against curl and an in-process client on grapes of
