@@ -80,20 +80,17 @@ fuzz:
 demo: grapes build
 	scripts/demo.sh ./grenache
 
-# Measures the static binary against curl and an in-process client on grapes of
-# its own (API ports 32001-32002, DHT ports 22001-22002), then prints one
-# markdown report; bench-results/ gets bench.json, bench.csv and the Go
-# benchmarks' output. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 50";
+# Process-level timings of the static binary against one-shot curl, with
+# hyperfine, on grapes of its own (free loopback ports), and the Go benchmarks
+# for in-process costs; writes docs/bench.md. As root it installs curl and
+# hyperfine when missing. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 30";
 # see scripts/bench/main.go.
-bench: build grapes
-	@command -v curl >/dev/null || { \
+bench: grapes build
+	@for t in curl hyperfine; do command -v $$t >/dev/null && continue; \
 	  if [ "$$(id -u)" -eq 0 ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }; \
-	  else echo "make bench needs curl: sudo apt-get install curl" >&2; exit 1; fi; }
-	@mkdir -p bench-results
-	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape"
-	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
-	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt $(BENCHFLAGS)
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t; } || exit 1; \
+	  else echo "make bench needs $$t: sudo apt-get install $$t" >&2; exit 1; fi; done
+	$(GO) run ./scripts/bench -bin ./grenache -out docs/bench.md $(BENCHFLAGS)
 
 install: build
 	install -d '$(DESTDIR)$(BINDIR)'
