@@ -12,7 +12,9 @@
 //	GRAPE2_PORT=40113
 //	GRENACHE_PORT=41235
 //
-// then closes standard output, so that a script can read up to its end. It
+// then closes standard output, so that a script can read up to its end
+// (under `go run`, which keeps its own standard output open, read up to the
+// GRENACHE_PORT line instead). It
 // stops the grapes, by their PIDs, on SIGINT (Ctrl-C), SIGTERM or SIGHUP, and
 // when its standard input is a pipe that closes: a script that runs it as a
 // coprocess (scripts/demo.sh) stops it by closing that pipe, or by exiting.
