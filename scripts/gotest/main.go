@@ -95,7 +95,7 @@ type progress struct {
 	start   time.Time
 	output  map[string][]string  // package → lines, each "test\x00line"
 	fails   map[string]bool      // "package test" of each failed test
-	running map[string]time.Time // "package test" → start, top-level tests only
+	running map[string]time.Time // "package test" → start or continue, top-level tests only
 	failed  bool
 }
 
@@ -131,10 +131,13 @@ func (p *progress) line(b []byte) {
 		p.failed = true
 	case "output":
 		p.output[e.Package] = append(p.output[e.Package], e.Test+"\x00"+e.Output)
-	case "run":
+	case "run", "cont":
 		if top {
 			p.running[e.Package+" "+e.Test] = p.now()
 		}
+	case "pause":
+		// A parallel test waiting for its turn is not running.
+		delete(p.running, e.Package+" "+e.Test)
 	case "pass", "fail", "skip":
 		if e.Action == "fail" {
 			p.failed = true

@@ -80,7 +80,8 @@ func TestPanics(t *testing.T) { panic("oops") }
 	}
 }
 
-// TestRunning: the tests still running are shown, longest first.
+// TestRunning: the tests still running are shown, longest first; a
+// parallel test counts from when it continues, and not while it waits.
 func TestRunning(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := now
@@ -90,10 +91,16 @@ func TestRunning(t *testing.T) {
 	clock = now.Add(10 * time.Second)
 	p.line([]byte(`{"Action":"run","Package":"x/applets","Test":"TestIntegration"}`))
 	p.line([]byte(`{"Action":"run","Package":"x/applets","Test":"TestIntegration/sub"}`))
+	p.line([]byte(`{"Action":"run","Package":"x/applets","Test":"TestFaults"}`))
+	p.line([]byte(`{"Action":"pause","Package":"x/applets","Test":"TestFaults"}`))
+	p.line([]byte(`{"Action":"run","Package":"x/applets","Test":"TestWaits"}`))
+	p.line([]byte(`{"Action":"pause","Package":"x/applets","Test":"TestWaits"}`))
+	clock = now.Add(40 * time.Second)
+	p.line([]byte(`{"Action":"cont","Package":"x/applets","Test":"TestFaults"}`))
 	clock = now.Add(60 * time.Second)
 	p.showRunning()
 	p.line([]byte(`{"Action":"pass","Package":"x/applets","Test":"TestScripts","Elapsed":61.5}`))
-	want := "  60s: running x/applets TestScripts (60s), x/applets TestIntegration (50s)\n" +
+	want := "  60s: running x/applets TestScripts (60s), x/applets TestIntegration (50s), x/applets TestFaults (20s)\n" +
 		"    x/applets TestScripts 61.5s\n"
 	if got := out.String(); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
