@@ -28,8 +28,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -tags urfave_cli_no_docs,nethttpomithttp2 -gcflags 'text/template/...=-l' -trimpath -ldflags '$(LDFLAGS)' -o grenache .
 
 # The grape network's Node packages, pinned by scripts/package-lock.json.
+# `go run ./scripts/grapes` starts a network (see its comment).
+NODE_MISSING := Node.js runs the grapes: install it (Debian: apt-get install nodejs npm)
 grapes: scripts/node_modules/.package-lock.json
+	@command -v node >/dev/null || { echo "make: $(NODE_MISSING)" >&2; exit 1; }
 scripts/node_modules/.package-lock.json: scripts/package.json scripts/package-lock.json
+	@command -v npm >/dev/null || { echo "make: $(NODE_MISSING)" >&2; exit 1; }
 	npm ci --prefix scripts --no-audit --no-fund
 
 # Tools the tests run besides Go and Node: jq (scripts/counter.sh). A fresh
@@ -39,12 +43,17 @@ deps:
 	@command -v jq >/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; }; }
 
 # The whole suite: vet, unit, CLI and integration tests (real grapes), with
-# the race detector, then each fuzz target for $(FUZZTIME).
-test: deps grapes
+# the race detector, then each fuzz target for $(FUZZTIME). scripts/gotest is
+# go test -json ARGS, shown as one line per package as each finishes.
+test: grapes deps
+	@echo "make test: 1/4 go vet"
 	$(GO) vet -tags integration ./...
-	$(GO) test -race -count=1 -tags integration ./...
-	$(MAKE) fuzz
-	$(MAKE) install-check
+	@echo "make test: 2/4 go test (a few minutes: grenache/applets runs the CLI against real grapes)"
+	$(GO) run ./scripts/gotest -race -count=1 -tags integration ./...
+	@echo "make test: 3/4 fuzz, $(FUZZTIME) per target"
+	@$(MAKE) -s fuzz
+	@echo "make test: 4/4 install-check"
+	@$(MAKE) -s install-check
 
 # Installs into a scratch DESTDIR: the binary must be static, every link must
 # run its applet, and uninstall must leave nothing behind.
@@ -74,23 +83,20 @@ fuzz:
 	  done; \
 	done
 
-demo: build grapes
+demo: grapes build
 	scripts/demo.sh ./grenache
 
-# Measures the static binary against curl and an in-process client on grapes of
-# its own (API ports 32001-32002, DHT ports 22001-22002), then prints one
-# markdown report; bench-results/ gets bench.json, bench.csv and the Go
-# benchmarks' output. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 50";
+# Process-level timings of the static binary against one-shot curl, with
+# hyperfine, on grapes of its own (free loopback ports), and the Go benchmarks
+# for in-process costs; writes docs/bench.md. As root it installs curl and
+# hyperfine when missing. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 30";
 # see scripts/bench/main.go.
-bench: build grapes
-	@command -v curl >/dev/null || { \
+bench: grapes build
+	@for t in curl hyperfine; do command -v $$t >/dev/null && continue; \
 	  if [ "$$(id -u)" -eq 0 ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }; \
-	  else echo "make bench needs curl: sudo apt-get install curl" >&2; exit 1; fi; }
-	@mkdir -p bench-results
-	@echo "go test -run '^$$' -bench . -benchmem ./bep44 ./grape ./applets/state"
-	@$(GO) test -run '^$$' -bench . -benchmem ./bep44 ./grape ./applets/state >bench-results/gobench.txt; s=$$?; cat bench-results/gobench.txt; exit $$s
-	$(GO) run ./scripts/bench -bin ./grenache -out bench-results -gobench bench-results/gobench.txt $(BENCHFLAGS)
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t; } || exit 1; \
+	  else echo "make bench needs $$t: sudo apt-get install $$t" >&2; exit 1; fi; done
+	$(GO) run ./scripts/bench -bin ./grenache -out docs/bench.md $(BENCHFLAGS)
 
 install: build
 	install -d '$(DESTDIR)$(BINDIR)'

@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
-# The main job, end to end: start two local grapes (grape 2's API on 30002, the
-# default port), put the applets on PATH as `make install` would, create a key
-# pair in a temporary configuration folder, and run the sensor examples,
-# printing each command and what it printed. Stops the grapes it started.
+# The main job, end to end: start two local grapes on free loopback ports
+# (scripts/grapes), put the applets on PATH as `make install` would, create a
+# key pair in a temporary configuration folder, and run the sensor examples
+# against the grapes (GRENACHE_PORT names one), printing each command and what
+# it printed. Stops the grapes it started.
 #
 #   scripts/demo.sh [PATH-TO-GRENACHE-BINARY]    (make demo builds it first)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-bin=$(realpath "${1:-$here/../grenache}")
+root=$(cd "$here/.." && pwd)
+bin=$(realpath "${1:-$root/grenache}")
 [[ -x $bin ]] || { echo "demo.sh: no grenache binary at $bin (run make build)" >&2; exit 1; }
+command -v node >/dev/null || { echo "demo.sh: Node.js runs the grapes: install it (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 
 work=$(mktemp -d)
+grapes_pid= grapes_in=
 cleanup() {
-	"$here/grapes.sh" stop "$work/grapes" || true
+	# Closing its standard input stops the grapes; then wait until it has.
+	if [[ -n $grapes_pid ]]; then
+		eval "exec $grapes_in>&-"
+		wait "$grapes_pid" || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$here/grapes.sh" start "$work/grapes" 2
+(cd "$root" && go build -o "$work/grapes" ./scripts/grapes)
+coproc GRAPES { cd "$root" && exec "$work/grapes" -n 2 2>"$work/grapes.err"; }
+grapes_pid=$GRAPES_PID grapes_in=${GRAPES[1]}
+# It prints GRAPE1_PORT=..., GRAPE2_PORT=... and GRENACHE_PORT=..., then
+# closes its standard output.
+ports=$(cat <&"${GRAPES[0]}")
+[[ $ports == *GRENACHE_PORT=* ]] || { cat "$work/grapes.err" >&2; echo "demo.sh: the grapes did not start" >&2; exit 1; }
+unset GRENACHE_GRAPE GRENACHE_PORT GRENACHE_TLS GRENACHE_TIMEOUT GRENACHE_CONNECT_TIMEOUT
+while IFS== read -r name value; do
+	[[ $name =~ ^[A-Z0-9_]+$ && $value =~ ^[0-9]+$ ]] && export "$name=$value"
+done <<<"$ports"
+echo "demo: two grapes on 127.0.0.1, ports $GRAPE1_PORT and $GRAPE2_PORT; GRENACHE_PORT=$GRENACHE_PORT"
 
 # The links `make install` makes, in a folder of our own.
 mkdir "$work/bin"
@@ -28,7 +47,6 @@ export PATH="$work/bin:$PATH"
 # A throwaway key pair: never the user's own.
 export XDG_CONFIG_HOME="$work/config" HOME="$work/home"
 mkdir -p "$HOME"
-unset GRENACHE_GRAPE GRENACHE_PORT GRENACHE_TLS GRENACHE_TIMEOUT GRENACHE_CONNECT_TIMEOUT
 
 # run CMD: show the command, then run it; its output follows.
 run() {

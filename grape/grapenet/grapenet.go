@@ -1,10 +1,12 @@
-// Package grapenet starts real local grapes for tests.
+// Package grapenet starts real local grapes: for the tests (Start), and for
+// the demo and the bench through scripts/grapes (Launch).
 //
 // Each grape is `node <repo>/scripts/grape.js` (a grenache-grape 1.0.0 node
 // that also verifies mutable items) listening on 127.0.0.1 only, on ports
 // chosen free at start, bootstrapping to every other grape of the same Net
 // and to nothing else. Tests need the npm packages installed once:
-// `make grapes` or `npm ci --prefix scripts --no-audit --no-fund`.
+// `make grapes` or `npm ci --prefix scripts --no-audit --no-fund`
+// (Launch runs the latter itself with Options.Install).
 //
 // Failing to start is a test failure, never a skip: a test that asks for
 // grapes is meant to run against them.
@@ -45,9 +47,11 @@ const (
 type Net struct {
 	Grapes []*Grape
 
-	root string // repository root, holding scripts/grape.js
-	node string // path of the node executable
-	dir  string // logs
+	root   string // repository root, holding scripts/grape.js
+	node   string // path of the node executable
+	dir    string // logs
+	ownDir bool   // dir was made by Launch, and Stop removes it
+	want   int    // number of grapes
 }
 
 // Grape is one grape of a Net.
@@ -74,59 +78,174 @@ func (g *Grape) URL() string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(g.APIPort))
 }
 
+// NodeMissing is what Launch says when there is no node executable.
+const NodeMissing = "Node.js runs the grapes: install it (Debian: apt-get install nodejs npm)"
+
+// Options of Launch. The zero value is fine.
+type Options struct {
+	// Root is the repository root, holding scripts/grape.js; empty: the
+	// folder holding go.mod at or above the working directory.
+	Root string
+	// Dir receives the grapes' logs (grape-0.log, ...); empty: a new
+	// temporary folder, which Stop removes.
+	Dir string
+	// Install runs `npm ci` in scripts/ when grenache-grape is not
+	// installed there, its output going to InstallOutput.
+	Install       bool
+	InstallOutput io.Writer
+}
+
+// Launch starts n grapes on free loopback ports, each bootstrapping to all
+// the others, and waits until they are connected. On failure it stops what
+// it started and the error carries the grapes' logs. The caller stops the
+// grapes with Stop; each grape also exits when this process does, as its
+// standard input closes.
+func Launch(n int, opts Options) (*Net, error) {
+	nw, err := prepare(n, opts)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		retry, err := nw.launch()
+		if err == nil {
+			return nw, nil
+		}
+		if !retry || attempt == startAttempts {
+			nw.Stop()
+			return nil, err
+		}
+	}
+}
+
+func prepare(n int, opts Options) (*Net, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("need at least one grape, got %d", n)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, errors.New("node not found in PATH. " + NodeMissing)
+	}
+	root := opts.Root
+	if root == "" {
+		if root, err = repoRoot(); err != nil {
+			return nil, err
+		}
+	}
+	modules := filepath.Join(root, "scripts", "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "grenache-grape")); err != nil {
+		if !opts.Install {
+			return nil, fmt.Errorf("grenache-grape is not installed under %s\nhint: run `make grapes` or `npm ci --prefix scripts --no-audit --no-fund` in %s", modules, root)
+		}
+		if err := install(root, opts.InstallOutput); err != nil {
+			return nil, err
+		}
+	}
+	nw := &Net{root: root, node: node, dir: opts.Dir, want: n}
+	if nw.dir == "" {
+		if nw.dir, err = os.MkdirTemp("", "grapenet-"); err != nil {
+			return nil, err
+		}
+		nw.ownDir = true
+	}
+	return nw, nil
+}
+
+// install runs npm ci in root/scripts from the committed lock file.
+func install(root string, out io.Writer) error {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return errors.New("npm not found in PATH. " + NodeMissing)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	cmd := exec.Command(npm, "ci", "--prefix", filepath.Join(root, "scripts"), "--no-audit", "--no-fund")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = out, out
+	fmt.Fprintf(out, "grapenet: installing the grapes' Node packages: npm ci --prefix scripts --no-audit --no-fund\n")
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("npm ci --prefix scripts: %w", err)
+	}
+	return nil
+}
+
+// launch makes one attempt on new ports; retry says whether another attempt
+// may succeed (a port was taken meanwhile).
+func (n *Net) launch() (retry bool, err error) {
+	if err := n.pickPorts(n.want); err != nil {
+		return false, fmt.Errorf("choosing ports: %w", err)
+	}
+	err = n.startAll()
+	if err == nil {
+		err = n.waitReady()
+	}
+	if err == nil {
+		return false, nil
+	}
+	logs := n.logs()
+	n.stopAll()
+	return strings.Contains(logs, "EADDRINUSE"), fmt.Errorf("starting %d grapes: %v\n%s", n.want, err, logs)
+}
+
 // Start starts n grapes, each bootstrapping to all the others, waits until
 // they are connected and registers their stop with tb.Cleanup. It calls
 // tb.Fatalf, with the grapes' logs, on any failure.
 func Start(tb testing.TB, n int) *Net {
 	tb.Helper()
-	if n < 1 {
-		tb.Fatalf("grapenet: need at least one grape, got %d", n)
-	}
-	root, err := repoRoot()
+	nw, err := prepare(n, Options{Dir: tb.TempDir()})
 	if err != nil {
 		tb.Fatalf("grapenet: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "scripts", "node_modules", "grenache-grape")); err != nil {
-		tb.Fatalf("grapenet: grenache-grape is not installed under %s\nhint: run `make grapes` or `npm ci --prefix scripts --no-audit --no-fund` in %s",
-			filepath.Join(root, "scripts", "node_modules"), root)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		tb.Fatalf("grapenet: node (Node.js) not found in PATH: %v", err)
-	}
-	nw := &Net{root: root, node: node, dir: tb.TempDir()}
-	tb.Cleanup(func() { nw.Stop(tb) })
-
+	tb.Cleanup(func() {
+		if err := nw.Stop(); err != nil {
+			tb.Errorf("grapenet: %v", err)
+		}
+	})
 	for attempt := 1; ; attempt++ {
-		if err := nw.pickPorts(n); err != nil {
-			tb.Fatalf("grapenet: choosing ports: %v", err)
-		}
-		err := nw.startAll()
-		if err == nil {
-			err = nw.waitReady()
-		}
+		retry, err := nw.launch()
 		if err == nil {
 			return nw
 		}
-		logs := nw.logs()
-		nw.Stop(tb)
-		if attempt < startAttempts && strings.Contains(logs, "EADDRINUSE") {
+		if retry && attempt < startAttempts {
 			tb.Logf("grapenet: a port was taken meanwhile, retrying with new ports: %v", err)
 			continue
 		}
-		tb.Fatalf("grapenet: starting %d grapes: %v\n%s", n, err, logs)
+		tb.Fatalf("grapenet: %v", err)
 	}
 }
 
-// Stop stops every grape still running: SIGTERM, then SIGKILL after a bound.
-// It is safe to call more than once.
-func (n *Net) Stop(tb testing.TB) {
-	tb.Helper()
-	for _, g := range n.Grapes {
-		if err := g.stop(); err != nil {
-			tb.Errorf("grapenet: %v", err)
+// Stop stops every grape still running, by its PID: SIGTERM, then SIGKILL
+// after a bound. It removes the log folder Launch made. It is safe to call
+// more than once.
+func (n *Net) Stop() error {
+	err := n.stopAll()
+	if n.ownDir {
+		if rmErr := os.RemoveAll(n.dir); err == nil {
+			err = rmErr
 		}
 	}
+	return err
+}
+
+func (n *Net) stopAll() error {
+	var errs []error
+	for _, g := range n.Grapes {
+		if err := g.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dir is the folder of the grapes' logs.
+func (n *Net) Dir() string { return n.dir }
+
+// Pid is the grape's process ID; 0 before it started.
+func (g *Grape) Pid() int {
+	if g.cmd == nil || g.cmd.Process == nil {
+		return 0
+	}
+	return g.cmd.Process.Pid
 }
 
 // Restart stops all grapes and starts them again on the same ports, then
@@ -135,14 +254,16 @@ func (n *Net) Stop(tb testing.TB) {
 // restart them all.
 func (n *Net) Restart(tb testing.TB) {
 	tb.Helper()
-	n.Stop(tb)
+	if err := n.stopAll(); err != nil {
+		tb.Errorf("grapenet: %v", err)
+	}
 	err := n.startAll()
 	if err == nil {
 		err = n.waitReady()
 	}
 	if err != nil {
 		logs := n.logs()
-		n.Stop(tb)
+		n.stopAll()
 		tb.Fatalf("grapenet: restarting %d grapes: %v\n%s", len(n.Grapes), err, logs)
 	}
 }

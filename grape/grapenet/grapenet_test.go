@@ -1,3 +1,5 @@
+//go:build integration
+
 package grapenet_test
 
 import (
@@ -8,8 +10,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -143,8 +149,68 @@ func TestKillAndRestart(t *testing.T) {
 	putGetImmutable(t, n.Grapes[1], n.Grapes[0])
 	putGetMutable(t, n.Grapes[0], n.Grapes[1])
 
-	n.Stop(t)
+	if err := n.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
 	if _, err := client.Post(n.Grapes[0].URL()+"/get", "application/json", bytes.NewReader([]byte(`{}`))); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("stopped grape's API: got error %v, want connection refused", err)
+	}
+}
+
+// TestLaunchStop: the API the grapes command and the bench use, without a
+// testing.TB: Launch starts connected grapes, Stop stops them by PID and
+// removes the log folder Launch made.
+func TestLaunchStop(t *testing.T) {
+	n, err := grapenet.Launch(2, grapenet.Options{})
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			n.Stop()
+		}
+	})
+	for i, g := range n.Grapes {
+		if g.Pid() <= 0 {
+			t.Errorf("grape %d: pid %d", i, g.Pid())
+		}
+		if _, err := os.Stat(filepath.Join(n.Dir(), fmt.Sprintf("grape-%d.log", i))); err != nil {
+			t.Errorf("grape %d log: %v", i, err)
+		}
+	}
+	putGetMutable(t, n.Grapes[0], n.Grapes[1])
+
+	stopped = true
+	if err := n.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for i, g := range n.Grapes {
+		if _, err := client.Post(g.URL()+"/get", "application/json", bytes.NewReader([]byte(`{}`))); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("stopped grape %d's API: got error %v, want connection refused", i, err)
+		}
+		if err := syscall.Kill(g.Pid(), 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("stopped grape %d (pid %d): kill -0 gave %v, want no such process", i, g.Pid(), err)
+		}
+	}
+	if _, err := os.Stat(n.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("log folder %s after Stop: %v, want it removed", n.Dir(), err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// TestLaunchWithoutNode: without node on PATH, Launch says what runs the
+// grapes and how to install it.
+func TestLaunchWithoutNode(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	n, err := grapenet.Launch(2, grapenet.Options{Install: true})
+	if err == nil {
+		n.Stop()
+		t.Fatal("Launch without node on PATH succeeded")
+	}
+	if want := "Node.js runs the grapes: install it (Debian: apt-get install nodejs npm)"; !strings.Contains(err.Error(), want) {
+		t.Errorf("Launch without node: %q, want it to contain %q", err, want)
 	}
 }
