@@ -66,8 +66,8 @@ func (r *runCtx) option(flag, env, def, what string) (value, name string) {
 	return def, what
 }
 
-// dial holds what a network applet needs to reach a grape.
-type dial struct {
+// grapeClient reaches a grape: its transport, the timeouts, and host:port for messages.
+type grapeClient struct {
 	transport *grape.HTTP
 	timeout   time.Duration // for each operation
 	connect   time.Duration // for each connection
@@ -75,7 +75,7 @@ type dial struct {
 }
 
 // grapeOptions reads and checks the common network options.
-func (r *runCtx) grapeOptions() (*dial, error) {
+func (r *runCtx) grapeOptions() (*grapeClient, error) {
 	host, err := checkHost(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (r *runCtx) grapeOptions() (*dial, error) {
 	if r.Bool(flagBatch) {
 		pool, _ = strconv.Atoi(r.String(flagJobs)) // checked by runBatch before anything is sent
 	}
-	return &dial{
+	return &grapeClient{
 		transport: grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent(), pool),
 		timeout:   timeout,
 		connect:   connect,
@@ -105,6 +105,6 @@ func (r *runCtx) grapeOptions() (*dial, error) {
 }
 
 // context bounds one operation by --timeout.
-func (d *dial) context(parent context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, d.timeout)
+func (gc *grapeClient) context(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, gc.timeout)
 }
