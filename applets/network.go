@@ -80,15 +80,15 @@ func (r *runCtx) grapeOptions() (*grapeClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := parsePort(swap(r.option(flagPort, envPort, defaultPort, "port")))
+	port, err := parsePort(r.option(flagPort, envPort, defaultPort, "port"))
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := parseDuration(swap(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout")))
+	timeout, err := parseDuration(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout"))
 	if err != nil {
 		return nil, err
 	}
-	connect, err := parseDuration(swap(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout")))
+	connect, err := parseDuration(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout"))
 	if err != nil {
 		return nil, err
 	}

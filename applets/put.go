@@ -106,20 +106,20 @@ func (r *runCtx) putOptions() (putSpec, error) {
 		}
 	}
 	if r.IsSet("number") {
-		if spec.seq, err = numberPtr("sequence number", r.String("number")); err != nil {
+		if spec.seq, err = numberPtr(r.String("number"), "sequence number"); err != nil {
 			return spec, err
 		}
 	}
 	if r.IsSet("cas") {
-		if spec.cas, err = numberPtr("--cas", r.String("cas")); err != nil {
+		if spec.cas, err = numberPtr(r.String("cas"), "--cas"); err != nil {
 			return spec, err
 		}
 	}
 	return spec, nil
 }
 
-func numberPtr(what, s string) (*int64, error) {
-	n, err := parseNumber(what, s)
+func numberPtr(s, what string) (*int64, error) {
+	n, err := parseNumber(s, what)
 	if err != nil {
 		return nil, err
 	}

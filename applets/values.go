@@ -13,7 +13,7 @@ import (
 
 // parseNumber reads a decimal integer in 0..bep44.MaxSeq. Leading zeros are
 // decimal, never octal; signs, spaces and other bases are refused.
-func parseNumber(what, s string) (int64, error) {
+func parseNumber(s, what string) (int64, error) {
 	if s == "" {
 		return 0, usagef("%s is empty", what)
 	}
@@ -29,7 +29,7 @@ func parseNumber(what, s string) (int64, error) {
 	return int64(n), nil
 }
 
-func parsePort(what, s string) (int, error) {
+func parsePort(s, what string) (int, error) {
 	n, err := strconv.ParseUint(s, 10, 16)
 	if err != nil || n == 0 || strings.ContainsAny(s, "+-") {
 		return 0, usagef("%s %q is not a number from 1 to 65535", what, s)
@@ -41,7 +41,7 @@ func parsePort(what, s string) (int, error) {
 const maxDuration = time.Duration(math.MaxInt64)
 
 // parseDuration accepts Go durations (10s, 500ms) and plain seconds (2.5).
-func parseDuration(what, s string) (time.Duration, error) {
+func parseDuration(s, what string) (time.Duration, error) {
 	tooLarge := usagef("%s %q is too large: at most %s (about 292 years)", what, s, maxDuration.Truncate(time.Hour))
 	notDuration := usagef("%s %q is not a duration (e.g. 10s, 500ms, or seconds: 2.5)", what, s)
 	d, err := time.ParseDuration(s)
@@ -114,9 +114,6 @@ func durationSeconds(s string) (seconds float64, ok bool) {
 	}
 	return sign * seconds, true
 }
-
-// swap puts an option's name before its value, as the parse functions take them.
-func swap(value, name string) (string, string) { return name, value }
 
 // checkHost refuses host names that cannot be one: empty, with a scheme, a
 // path, a port or white space, unbalanced brackets, or dotted numbers that
