@@ -1,6 +1,7 @@
 package applets
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"os"
@@ -34,9 +35,12 @@ const (
 	defaultConnectTimeout = "5s"
 )
 
-// grapeFlags are the options of every applet that talks to a grape. Numbers
-// are read as strings and parsed here: urfave's integer flags accept octal
-// (010 = 8) and hexadecimal, which the original's users never meant.
+// grapeFlags are the options of every applet that talks to a grape. Numbers and
+// durations are strings, read by option and parsed in values.go: urfave's integer
+// flags accept octal (010 = 8) and hexadecimal, which the original's users never
+// meant, and as cli.Generic values urfave would word their errors itself ("could
+// not parse ... from environment variable ..."), parse a variable the command
+// line overrides, and refuse even --help over a bad one.
 func grapeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagGrape, Aliases: []string{"g"}, Value: defaultGrape, EnvVars: []string{envGrape},
@@ -76,20 +80,11 @@ type grapeClient struct {
 
 // grapeOptions reads and checks the common network options.
 func (r *runCtx) grapeOptions() (*grapeClient, error) {
-	host, err := checkHost(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
-	if err != nil {
-		return nil, err
-	}
-	port, err := parsePort(r.option(flagPort, envPort, defaultPort, "port"))
-	if err != nil {
-		return nil, err
-	}
-	timeout, err := parseDuration(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout"))
-	if err != nil {
-		return nil, err
-	}
-	connect, err := parseDuration(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout"))
-	if err != nil {
+	host, herr := checkHost(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
+	port, perr := parsePort(r.option(flagPort, envPort, defaultPort, "port"))
+	timeout, terr := parseDuration(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout"))
+	connect, cerr := parseDuration(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout"))
+	if err := cmp.Or(herr, perr, terr, cerr); err != nil { // the first, in this order
 		return nil, err
 	}
 	pool := 0 // one request per process: a connection of its own, no pool
