@@ -21,7 +21,6 @@ const (
 	flagTLS            = "tls"
 	flagTimeout        = "timeout"
 	flagConnectTimeout = "connect-timeout"
-	flagVersion        = "version"
 
 	envGrape          = "GRENACHE_GRAPE"
 	envPort           = "GRENACHE_PORT"

@@ -1,16 +1,16 @@
 package applets
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 )
 
-// versionFlag replaces urfave's -v/--version, since -v is get's --value (as in the original).
-func versionFlag() cli.Flag {
-	return &cli.BoolFlag{Name: flagVersion, Aliases: []string{"V"}, Usage: "print the version and exit"}
-}
+// flagVersion replaces urfave's -v/--version, since -v is get's --value (as in the original).
+const flagVersion = "version"
 
 // runCtx is what an applet's run function works with.
 type runCtx struct {
@@ -30,7 +30,7 @@ func (r *runCtx) hintf(format string, args ...any) {
 
 // main runs the applet with its arguments (without the program name).
 func (a *applet) main(prog string, args []string, s *streams) int {
-	flags := append(a.flags(), versionFlag())
+	flags := append(a.flags(), &cli.BoolFlag{Name: flagVersion, Aliases: []string{"V"}, Usage: "print the version and exit"})
 	for _, f := range flags {
 		if b, ok := f.(*cli.BoolFlag); ok {
 			b.DisableDefaultText = true // "(default: false)" says nothing
@@ -52,7 +52,7 @@ func (a *applet) main(prog string, args []string, s *streams) int {
 		return report(prog, s.stderr, err)
 	}
 	app := &cli.App{
-		CustomAppHelpTemplate: helpTemplate + a.exitText(),
+		CustomAppHelpTemplate: helpTemplate + cmp.Or(a.exitCodes, networkExitCodes),
 		Name:                  prog,
 		Usage:                 a.usage,
 		UsageText:             prog + " [OPTION]... " + a.argsUsage,
@@ -95,21 +95,11 @@ const networkExitCodes = `exit codes: 0 success, 1 failure (grape unreachable or
 sequence number not newer: read again and retry).
 `
 
-// exitText is the exit codes paragraph of the applet's --help.
-func (a *applet) exitText() string {
-	if a.exitCodes != "" {
-		return a.exitCodes
-	}
-	return networkExitCodes
-}
-
 // lastOf returns which of names was given last on the command line, or def.
 func (r *runCtx) lastOf(def string, names ...string) string {
 	for i := len(r.order) - 1; i >= 0; i-- {
-		for _, n := range names {
-			if r.order[i] == n {
-				return n
-			}
+		if slices.Contains(names, r.order[i]) {
+			return r.order[i]
 		}
 	}
 	return def
