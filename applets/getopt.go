@@ -29,19 +29,12 @@ func normalizeArgs(args []string, flags []cli.Flag) (out, order []string, err er
 		}
 	}
 	var operands []string
-	add := func(name, value string, hasValue bool) {
-		if c, ok := canon[name]; ok {
-			order = append(order, c)
-		}
-		dash := "-"
-		if len(name) > 1 {
-			dash = "--"
-		}
+	add := func(name, value string, hasValue bool) { // name is known
+		order = append(order, canon[name])
 		if hasValue {
-			out = append(out, dash+name+"="+value)
-		} else {
-			out = append(out, dash+name)
+			name += "=" + value
 		}
+		out = append(out, "-"+name)
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -65,7 +58,7 @@ func normalizeArgs(args []string, flags []cli.Flag) (out, order []string, err er
 		if (strings.HasPrefix(a, "--") || len(body) == 1) && !known {
 			return nil, nil, newUnknownOption(a, body, canon)
 		}
-		if strings.HasPrefix(a, "--") || len(body) == 1 || known {
+		if known {
 			if takesValue[body] {
 				if i+1 >= len(args) {
 					return nil, nil, usagef("option %s needs a value", a)
