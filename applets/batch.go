@@ -63,7 +63,7 @@ type batchItem struct {
 // writes the results in input order as they complete. A failed item is
 // reported on its line and on standard error and does not stop the others.
 // The exit code is the highest of the items'.
-func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
+func (r *runCtx) runBatch(gc *grapeClient, prepare func(line []byte) batchItem) error {
 	if r.NArg() > 0 {
 		return usagef("--batch reads the items from standard input: no operands (got %q)", r.Args().First())
 	}
@@ -135,7 +135,7 @@ func (r *runCtx) runBatch(d *dial, prepare func(line []byte) batchItem) error {
 				if j.prev != nil {
 					<-j.prev
 				}
-				ctx, cancel := d.context(context.Background())
+				ctx, cancel := gc.context(context.Background())
 				j.ch <- j.it.send(ctx)
 				cancel()
 				if j.mine != nil {
@@ -265,7 +265,7 @@ type putResult struct {
 }
 
 func (r *runCtx) putBatch(defaults putSpec) error {
-	d, err := r.grapeOptions()
+	gc, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 	c := newClock(time.Now)
 	f, _ := r.freshness()
 	defer f.save()
-	return r.runBatch(d, func(line []byte) batchItem {
+	return r.runBatch(gc, func(line []byte) batchItem {
 		spec, err := putLineSpec(line, defaults)
 		if err != nil {
 			return batchItem{fail: batchResult{err: err}}
@@ -289,8 +289,8 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 		}
 		target := it.Target().String()
 		return batchItem{key: target, send: func(ctx context.Context) batchResult {
-			if _, err := grape.Store(ctx, d.transport, it, spec.cas); err != nil {
-				return batchResult{line: target, err: d.explain(err)}
+			if _, err := grape.Store(ctx, gc.transport, it, spec.cas); err != nil {
+				return batchResult{line: target, err: gc.explain(err)}
 			}
 			res := putResult{Hash: target}
 			f.stored(it)
@@ -377,12 +377,12 @@ type getResult struct {
 }
 
 func (r *runCtx) getBatch(defaultSalt []byte, f *fresh) error {
-	d, err := r.grapeOptions()
+	gc, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
 	defer f.save()
-	return r.runBatch(d, func(line []byte) batchItem {
+	return r.runBatch(gc, func(line []byte) batchItem {
 		fail := func(hash string, err error) batchItem { return batchItem{fail: batchResult{line: hash, err: err}} }
 		in, err := parseGetLine(line)
 		if err != nil {
@@ -403,9 +403,9 @@ func (r *runCtx) getBatch(defaultSalt []byte, f *fresh) error {
 			floor = *in.minSeq
 		}
 		return batchItem{send: func(ctx context.Context) batchResult {
-			ans, err := grape.Fetch(ctx, d.transport, target, salt)
+			ans, err := grape.Fetch(ctx, gc.transport, target, salt)
 			if err != nil {
-				return batchResult{line: target.String(), err: r.getError(d, target, salt, err)}
+				return batchResult{line: target.String(), err: r.getError(gc, target, salt, err)}
 			}
 			if err := f.check(target, &ans.Item, floor, "the line's seq"); err != nil {
 				return batchResult{line: target.String(), err: err}

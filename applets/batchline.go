@@ -67,7 +67,7 @@ func decodeLineObject(line []byte, fields ...lineField) error {
 		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
 			return usagef("%q must be a number, not %s", f.name, jsonKind(raw))
 		}
-		n, err := parseNumber(strconv.Quote(f.name), string(raw))
+		n, err := parseNumber(string(raw), strconv.Quote(f.name))
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 
 // explain turns an error from talking to the grape into the message and
 // hints a user can act on, keeping its exit code.
-func (d *dial) explain(err error) error {
+func (gc *grapeClient) explain(err error) error {
 	var ge *grape.GrapeError
 	var oe *net.OpError
 	var ue *url.Error
@@ -22,19 +22,19 @@ func (d *dial) explain(err error) error {
 	// Before the deadline case: a dial that timed out may also match it, and then
 	// it is the connect timeout (or the overall one, if shorter) that ended it.
 	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():
-		return withCode(ExitFailure, fmt.Errorf("cannot connect to a grape at %s within %s", d.where, min(d.connect, d.timeout)),
+		return withCode(ExitFailure, fmt.Errorf("cannot connect to a grape at %s within %s", gc.where, min(gc.connect, gc.timeout)),
 			"is the grape's host up and reachable? a slow network may need a longer --connect-timeout")
 	case errors.Is(err, context.DeadlineExceeded):
-		return withCode(ExitFailure, fmt.Errorf("no answer from the grape at %s within %s", d.where, d.timeout),
+		return withCode(ExitFailure, fmt.Errorf("no answer from the grape at %s within %s", gc.where, gc.timeout),
 			"a slow network may need a longer --timeout")
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return withHints(fmt.Errorf("cannot connect to a grape at %s: connection refused", d.where),
+		return withHints(fmt.Errorf("cannot connect to a grape at %s: connection refused", gc.where),
 			"is a grape running there? choose another with -g/--grape and -p/--port")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection before its answer was complete", d.where),
+		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection before its answer was complete", gc.where),
 			"it may have stopped or crashed; a put may or may not have been stored: get the item to see")
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
-		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection without answering", d.where),
+		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection without answering", gc.where),
 			"it may have stopped or crashed; a put may or may not have been stored: get the item to see")
 	case errors.Is(err, grape.ErrCASMismatch):
 		return withHints(err, "another writer changed the item: read it again and retry with --cas set to its seq")
@@ -46,7 +46,7 @@ func (d *dial) explain(err error) error {
 		return withHints(err, "the grape has no peers in the DHT: start another grape and bootstrap them to each other")
 	case errors.As(err, &ue):
 		// The HTTP client's own words, without the method and URL it prefixes them with.
-		return withCode(ExitFailure, fmt.Errorf("talking to the grape at %s: %w", d.where, ue.Err))
+		return withCode(ExitFailure, fmt.Errorf("talking to the grape at %s: %w", gc.where, ue.Err))
 	}
 	return err
 }

@@ -57,7 +57,7 @@ type fresh struct {
 func (r *runCtx) freshness() (*fresh, error) {
 	f := &fresh{r: r, minSeq: -1, accept: r.Bool(flagAcceptLowerSeq), batch: r.Bool(flagBatch)}
 	if r.IsSet(flagMinSeq) {
-		n, err := parseNumber("--min-seq", r.String(flagMinSeq))
+		n, err := parseNumber(r.String(flagMinSeq), "--min-seq")
 		if err != nil {
 			return nil, err
 		}

@@ -62,15 +62,15 @@ func runGet(r *runCtx) error {
 	if err != nil {
 		return err
 	}
-	d, err := r.grapeOptions()
+	gc, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := d.context(context.Background())
+	ctx, cancel := gc.context(context.Background())
 	defer cancel()
-	ans, err := grape.Fetch(ctx, d.transport, target, salt)
+	ans, err := grape.Fetch(ctx, gc.transport, target, salt)
 	if err != nil {
-		return r.getError(d, target, salt, err)
+		return r.getError(gc, target, salt, err)
 	}
 	if err := f.check(target, &ans.Item, -1, ""); err != nil {
 		return err
@@ -94,7 +94,7 @@ func runGet(r *runCtx) error {
 	return err
 }
 
-func (r *runCtx) getError(d *dial, target bep44.Target, salt []byte, err error) error {
+func (r *runCtx) getError(gc *grapeClient, target bep44.Target, salt []byte, err error) error {
 	saltHint := "a salted mutable item is found and verified only with the salt it was stored with: --salt SALT"
 	switch {
 	case errors.Is(err, grape.ErrNotFound):
@@ -109,7 +109,7 @@ func (r *runCtx) getError(d *dial, target bep44.Target, salt []byte, err error) 
 		}
 		return withHints(err, "is the salt right? a mutable item's hash is the SHA-1 of its public key and salt")
 	}
-	return d.explain(err)
+	return gc.explain(err)
 }
 
 // parseHash reads a hash given by the user: 40 hex digits, in either case.

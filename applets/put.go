@@ -61,7 +61,7 @@ func runPut(r *runCtx) error {
 	if spec.v, err = readValue(r); err != nil {
 		return err
 	}
-	d, err := r.grapeOptions()
+	gc, err := r.grapeOptions()
 	if err != nil {
 		return err
 	}
@@ -75,11 +75,11 @@ func runPut(r *runCtx) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := d.context(context.Background())
+	ctx, cancel := gc.context(context.Background())
 	defer cancel()
-	target, err := grape.Store(ctx, d.transport, it, spec.cas)
+	target, err := grape.Store(ctx, gc.transport, it, spec.cas)
 	if err != nil {
-		return d.explain(err)
+		return gc.explain(err)
 	}
 	fmt.Fprintln(r.stdout, target)
 	f, _ := r.freshness() // put has no --min-seq: no error
@@ -106,20 +106,20 @@ func (r *runCtx) putOptions() (putSpec, error) {
 		}
 	}
 	if r.IsSet("number") {
-		if spec.seq, err = numberPtr("sequence number", r.String("number")); err != nil {
+		if spec.seq, err = numberPtr(r.String("number"), "sequence number"); err != nil {
 			return spec, err
 		}
 	}
 	if r.IsSet("cas") {
-		if spec.cas, err = numberPtr("--cas", r.String("cas")); err != nil {
+		if spec.cas, err = numberPtr(r.String("cas"), "--cas"); err != nil {
 			return spec, err
 		}
 	}
 	return spec, nil
 }
 
-func numberPtr(what, s string) (*int64, error) {
-	n, err := parseNumber(what, s)
+func numberPtr(s, what string) (*int64, error) {
+	n, err := parseNumber(s, what)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,104 @@
+package applets
+
+import (
+	"cmp"
+	"context"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"grenache/grape"
+)
+
+// Names of the options every network applet takes, and their environment variables.
+const (
+	flagGrape          = "grape"
+	flagPort           = "port"
+	flagTLS            = "tls"
+	flagTimeout        = "timeout"
+	flagConnectTimeout = "connect-timeout"
+
+	envGrape          = "GRENACHE_GRAPE"
+	envPort           = "GRENACHE_PORT"
+	envTLS            = "GRENACHE_TLS"
+	envTimeout        = "GRENACHE_TIMEOUT"
+	envConnectTimeout = "GRENACHE_CONNECT_TIMEOUT"
+
+	defaultGrape          = "127.0.0.1"
+	defaultPort           = "30002"
+	defaultTimeout        = "10s"
+	defaultConnectTimeout = "5s"
+)
+
+// grapeFlags are the options of every applet that talks to a grape. Numbers and
+// durations are strings, read by option and parsed in values.go: urfave's integer
+// flags accept octal (010 = 8) and hexadecimal, which the original's users never
+// meant, and as cli.Generic values urfave would word their errors itself ("could
+// not parse ... from environment variable ..."), parse a variable the command
+// line overrides, and refuse even --help over a bad one.
+func grapeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagGrape, Aliases: []string{"g"}, Value: defaultGrape, EnvVars: []string{envGrape},
+			Usage: "grape `HOST` (name or IP address)"},
+		&cli.StringFlag{Name: flagPort, Aliases: []string{"p"}, Value: defaultPort, EnvVars: []string{envPort},
+			Usage: "grape HTTP API `PORT`"},
+		&cli.BoolFlag{Name: flagTLS, Aliases: []string{"t"}, EnvVars: []string{envTLS},
+			Usage: "talk to the grape over HTTPS"},
+		&cli.StringFlag{Name: flagTimeout, Value: defaultTimeout, EnvVars: []string{envTimeout},
+			Usage: "give up after `DURATION` in all (e.g. 10s, 500ms, or seconds: 2.5)"},
+		&cli.StringFlag{Name: flagConnectTimeout, Value: defaultConnectTimeout, EnvVars: []string{envConnectTimeout},
+			Usage: "give up connecting after `DURATION`"},
+	}
+}
+
+// option returns a string option's value and what to call it in messages:
+// what, when it was given on the command line, else its environment variable
+// env when that is set and not empty, else def. An empty variable counts as
+// unset, as it does for GRENACHE_TLS.
+func (r *runCtx) option(flag, env, def, what string) (value, name string) {
+	if slices.Contains(r.order, flag) {
+		return r.String(flag), what
+	}
+	if v := os.Getenv(env); v != "" {
+		return v, env
+	}
+	return def, what
+}
+
+// grapeClient reaches a grape: its transport, the timeouts, and host:port for messages.
+type grapeClient struct {
+	transport *grape.HTTP
+	timeout   time.Duration // for each operation
+	connect   time.Duration // for each connection
+	where     string        // host:port, for messages
+}
+
+// grapeOptions reads and checks the common network options.
+func (r *runCtx) grapeOptions() (*grapeClient, error) {
+	host, herr := checkHost(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
+	port, perr := parsePort(r.option(flagPort, envPort, defaultPort, "port"))
+	timeout, terr := parseDuration(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout"))
+	connect, cerr := parseDuration(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout"))
+	if err := cmp.Or(herr, perr, terr, cerr); err != nil { // the first, in this order
+		return nil, err
+	}
+	pool := 0 // one request per process: a connection of its own, no pool
+	if r.Bool(flagBatch) {
+		pool, _ = strconv.Atoi(r.String(flagJobs)) // checked by runBatch before anything is sent
+	}
+	return &grapeClient{
+		transport: grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent(), pool),
+		timeout:   timeout,
+		connect:   connect,
+		where:     net.JoinHostPort(host, strconv.Itoa(port)),
+	}, nil
+}
+
+// context bounds one operation by --timeout.
+func (gc *grapeClient) context(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, gc.timeout)
+}
