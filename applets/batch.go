@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -77,6 +76,10 @@ func (r *runCtx) runBatch(gc *grapeClient, prepare func(line []byte) batchItem) 
 	done := make(chan error, 1)
 	go func() {
 		out := bufio.NewWriter(r.stdout)
+		// Values are text: <, > and & as they are, not as \u003c (json.Marshal's
+		// escaping for HTML).
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
 		var werr error
 		n := 0
 		hinted := map[string]bool{} // each hint once per batch
@@ -101,9 +104,8 @@ func (r *runCtx) runBatch(gc *grapeClient, prepare func(line []byte) batchItem) 
 				}
 				line = el
 			}
-			b, _ := json.Marshal(line)
 			if werr == nil {
-				_, werr = out.Write(append(b, '\n'))
+				werr = enc.Encode(line) // one line, with its newline
 			}
 			// Flush when nothing else is ready, so that a slow batch shows progress.
 			if len(pending) == 0 && werr == nil {
@@ -220,17 +222,6 @@ func readBatchLine(in *bufio.Reader) (line []byte, long bool, err error) {
 		}
 		return line, long, err
 	}
-}
-
-// hintsOf gathers the hints err carries, as report prints them.
-func hintsOf(err error) []string {
-	var hints []string
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if ce, ok := e.(*cmdError); ok {
-			hints = append(hints, ce.hints...)
-		}
-	}
-	return hints
 }
 
 // putLine is an input line of put --batch.

@@ -75,12 +75,19 @@ func report(prog string, stderr io.Writer, err error) int {
 		we.reported = true
 	}
 	fmt.Fprintf(stderr, "%s: error: %v\n", prog, err)
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if ce, ok := e.(*cmdError); ok {
-			for _, h := range ce.hints {
-				fmt.Fprintf(stderr, "%s: hint: %s\n", prog, h)
-			}
-		}
+	for _, h := range hintsOf(err) {
+		fmt.Fprintf(stderr, "%s: hint: %s\n", prog, h)
 	}
 	return exitCode(err)
+}
+
+// hintsOf gathers the hints err carries, outermost first.
+func hintsOf(err error) []string {
+	var hints []string
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if ce, ok := e.(*cmdError); ok {
+			hints = append(hints, ce.hints...)
+		}
+	}
+	return hints
 }

@@ -91,8 +91,8 @@ options:{{range .VisibleFlags}}
 
 // networkExitCodes are the exit codes of the applets that talk to a grape.
 const networkExitCodes = `exit codes: 0 success, 1 failure (grape unreachable or error), 2 invalid usage or input,
-3 not found, 4 verification failed (nothing printed), 5 conflict (CAS mismatch or
-sequence number not newer: read again and retry).
+3 not found, 4 verification failed or an older version than one seen (nothing printed),
+5 conflict (CAS mismatch or sequence number not newer: read again and retry).
 `
 
 // lastOf returns which of names was given last on the command line, or def.
