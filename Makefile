@@ -11,7 +11,7 @@ APPLETS  := keygen put get
 LDFLAGS  := -s -w -X grenache/applets.Version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: all build deps test unit fuzz install install-check uninstall demo grapes bench clean
+.PHONY: all build deps test unit fuzz install install-check image image-check uninstall demo grapes bench clean
 
 all: build
 
@@ -45,6 +45,7 @@ test: deps grapes
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz
 	$(MAKE) install-check
+	$(MAKE) image-check
 
 # Installs into a scratch DESTDIR: the binary must be static, every link must
 # run its applet, and uninstall must leave nothing behind.
@@ -59,6 +60,19 @@ install-check: build
 	$(MAKE) -s uninstall DESTDIR="$$d" PREFIX=/usr >/dev/null; \
 	[ -z "$$(ls -A "$$d/usr/bin")" ] || { echo "install-check: uninstall left $$(ls "$$d/usr/bin")" >&2; exit 1; }; \
 	echo "install-check: static binary, $(words $(APPLETS)) links, clean uninstall: ok"
+
+# A container image FROM scratch holding the static binary and its applet links,
+# nothing else, as an archive for docker load or podman load; built by
+# scripts/image (go-containerregistry, no daemon), byte for byte the same for the
+# same binary.
+image: build
+	$(GO) run ./scripts/image -bin grenache -applets '$(APPLETS)' -out grenache-image.tar
+
+# The binary's size budget (16 MB), then the image make image wrote, checked and
+# run against real grapes by scripts/image's test (as root: it uses unshare).
+image-check: image grapes
+	@s=$$(stat -c %s grenache); [ "$$s" -le $$((16 << 20)) ] || { echo "image-check: grenache is $$s bytes, over the 16 MB budget" >&2; exit 1; }
+	$(GO) test -count=1 ./scripts/image -args -image '$(CURDIR)/grenache-image.tar' -applets '$(APPLETS)'
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
@@ -96,4 +110,4 @@ uninstall:
 	for a in $(APPLETS); do rm -f '$(DESTDIR)$(BINDIR)'/grenache-$$a; done
 
 clean:
-	rm -f grenache
+	rm -f grenache grenache-image.tar
