@@ -11,7 +11,7 @@ APPLETS  := keygen put get
 LDFLAGS  := -s -w -X grenache/applets.Version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: all build deps test unit fuzz install install-check image image-check uninstall demo grapes bench clean
+.PHONY: all build deps test unit fuzz install install-check uninstall demo grapes bench clean
 
 all: build
 
@@ -65,6 +65,7 @@ install-check: build
 # nothing else, as an archive for docker load or podman load; built by
 # scripts/image (go-containerregistry, no daemon), byte for byte the same for the
 # same binary.
+.PHONY: image image-check
 image: build
 	$(GO) run ./scripts/image -bin grenache -applets '$(APPLETS)' -out grenache-image.tar
 
