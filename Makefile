@@ -46,14 +46,16 @@ deps:
 # the race detector, then each fuzz target for $(FUZZTIME). scripts/gotest is
 # go test -json ARGS, shown as one line per package as each finishes.
 test: grapes deps
-	@echo "make test: 1/4 go vet"
+	@echo "make test: 1/5 go vet"
 	$(GO) vet -tags integration ./...
-	@echo "make test: 2/4 go test (a few minutes: grenache/applets runs the CLI against real grapes)"
+	@echo "make test: 2/5 go test (a few minutes: grenache/applets runs the CLI against real grapes)"
 	$(GO) run ./scripts/gotest -race -count=1 -tags integration ./...
-	@echo "make test: 3/4 fuzz, $(FUZZTIME) per target"
+	@echo "make test: 3/5 fuzz, $(FUZZTIME) per target"
 	@$(MAKE) -s fuzz
-	@echo "make test: 4/4 install-check"
+	@echo "make test: 4/5 install-check"
 	@$(MAKE) -s install-check
+	@echo "make test: 5/5 image-check (the FROM scratch image, run with unshare)"
+	@$(MAKE) -s image-check
 
 # Installs into a scratch DESTDIR: the binary must be static, every link must
 # run its applet, and uninstall must leave nothing behind.
@@ -74,6 +76,20 @@ install-check: build
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# A container image FROM scratch holding the static binary and its applet links,
+# nothing else, as an archive for docker load or podman load; built by
+# scripts/image (go-containerregistry, no daemon), byte for byte the same for the
+# same binary.
+.PHONY: image image-check
+image: build
+	$(GO) run ./scripts/image -bin grenache -applets '$(APPLETS)' -out grenache-image.tar
+
+# The binary's size budget (16 MB), then the image make image wrote, checked and
+# run against real grapes by scripts/image's test (as root: it uses unshare).
+image-check: image grapes
+	@s=$$(stat -c %s grenache); [ "$$s" -le $$((16 << 20)) ] || { echo "image-check: grenache is $$s bytes, over the 16 MB budget" >&2; exit 1; }
+	$(GO) test -count=1 -tags integration ./scripts/image -args -image '$(CURDIR)/grenache-image.tar' -applets '$(APPLETS)'
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
@@ -108,4 +124,4 @@ uninstall:
 	for a in $(APPLETS); do rm -f '$(DESTDIR)$(BINDIR)'/grenache-$$a; done
 
 clean:
-	rm -f grenache
+	rm -f grenache grenache-image.tar

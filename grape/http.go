@@ -50,13 +50,13 @@ func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, u
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	// An IPv6 zone ("fe80::1%eth0") must be escaped inside a URL.
 	host = strings.ReplaceAll(host, "%", "%25")
-	dialer := &net.Dialer{Timeout: connectTimeout}
+	d := &dialer{net: net.Dialer{Timeout: connectTimeout}}
 	// HTTP/1.1 only (no ForceAttemptHTTP2): grapes serve nothing else (Node's http and
 	// https servers), and make build leaves net/http's HTTP/2 out (nethttpomithttp2), so
 	// tests and the binary speak the same protocol.
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment, // as curl did; never used for loopback
-		DialContext:            dialer.DialContext,
+		DialContext:            d.dial,
 		TLSHandshakeTimeout:    connectTimeout,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
 		// Grapes never compress, and the original client never asked them to. Asking

@@ -81,8 +81,7 @@ var errHeadersTooLarge = fmt.Errorf("%w: its headers exceed %d bytes", ErrAnswer
 func (t *transport) exchange(req *http.Request) (*http.Response, error) {
 	ctx, u := req.Context(), req.URL
 	port := cmp.Or(u.Port(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
-	dialer := net.Dialer{Timeout: t.connect}
-	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	conn, err := t.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err == nil && u.Scheme == "https" {
 		conn, err = t.handshake(ctx, conn, u.Hostname())
 	}
