@@ -10,7 +10,6 @@ import (
 	"io"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -266,7 +265,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 			return err
 		}
 	}
-	c := newClock(time.Now)
+	c := newClock(clockNow)
 	f, _ := r.freshness()
 	defer f.save()
 	return r.runBatch(gc, func(line []byte) batchItem {
@@ -274,20 +273,28 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 		if err != nil {
 			return batchItem{fail: batchResult{err: err}}
 		}
+		if spec.mutable {
+			if err := f.defaultSeq(&spec, c, bep44.MutableTarget(signer.PublicKey(), spec.salt), nil); err != nil {
+				return batchItem{fail: batchResult{err: err}}
+			}
+		}
 		it, err := spec.item(signer, c)
 		if err != nil {
 			return batchItem{fail: batchResult{err: err}}
 		}
 		target := it.Target().String()
 		return batchItem{key: target, send: func(ctx context.Context) batchResult {
-			if _, err := grape.Store(ctx, gc.transport, it, spec.cas); err != nil {
-				return batchResult{line: target, err: gc.explain(err)}
-			}
 			res := putResult{Hash: target}
-			f.stored(it)
 			if it.Mutable() {
 				res.Salt, res.Seq = string(it.Salt), &it.Seq
 			}
+			if defaults.dryRun {
+				return batchResult{line: res}
+			}
+			if _, err := grape.Store(ctx, gc.transport, it, spec.cas); err != nil {
+				return batchResult{line: target, err: gc.explain(err)}
+			}
+			f.stored(it)
 			return batchResult{line: res}
 		}}
 	})

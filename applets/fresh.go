@@ -46,11 +46,13 @@ type fresh struct {
 	warnIO  sync.Once
 	warnBad sync.Once
 
-	mu     sync.Mutex
-	loaded bool
-	seen   map[bep44.Target]int64 // batch: the state as read at the first mutable item
-	raise  map[bep44.Target]int64 // to remember: the highest seq per target
-	set    map[bep44.Target]int64 // older versions accepted on purpose
+	mu       sync.Mutex
+	loaded   bool
+	seen     map[bep44.Target]int64  // batch: the state as read at the first mutable item
+	raise    map[bep44.Target]int64  // to remember: the highest seq per target
+	set      map[bep44.Target]int64  // older versions accepted on purpose
+	salts    map[bep44.Target][]byte // salted items stored: their hash's salt, to remember
+	warnSalt sync.Once
 }
 
 // freshness reads --min-seq and --accept-lower-seq (put has neither).
@@ -180,6 +182,14 @@ func (f *fresh) stored(it *bep44.Item) {
 		return
 	}
 	f.note(it.Target(), it.Seq, false)
+	if len(it.Salt) > 0 {
+		f.mu.Lock()
+		if f.salts == nil {
+			f.salts = map[bep44.Target][]byte{}
+		}
+		f.salts[it.Target()] = it.Salt
+		f.mu.Unlock()
+	}
 }
 
 // stateSaves counts the updates of the state file this process attempted, for
@@ -190,10 +200,10 @@ var stateSaves atomic.Int64
 // values were printed. A failure is a warning.
 func (f *fresh) save() {
 	f.mu.Lock()
-	raise, set := f.raise, f.set
-	f.raise, f.set = nil, nil
+	raise, set, salts := f.raise, f.set, f.salts
+	f.raise, f.set, f.salts = nil, nil, nil
 	f.mu.Unlock()
-	if len(raise) == 0 && len(set) == 0 {
+	if len(raise) == 0 && len(set) == 0 && len(salts) == 0 {
 		return
 	}
 	s := f.state()
@@ -201,8 +211,11 @@ func (f *fresh) save() {
 		f.problem(f.noDir)
 		return
 	}
-	stateSaves.Add(1)
-	if err := s.Save(raise, set); err != nil {
-		f.problem(err)
+	if len(raise) > 0 || len(set) > 0 {
+		stateSaves.Add(1)
+		if err := s.Save(raise, set); err != nil {
+			f.problem(err)
+		}
 	}
+	f.saveSalts(salts)
 }

@@ -15,12 +15,14 @@ import (
 var getApplet = &applet{
 	name:      "get",
 	usage:     "fetch an item by its hash, verify it, and print it",
-	argsUsage: "HASH | --batch",
+	argsUsage: "HASH | --key PUBKEY | --batch",
 	about: "Fetches the item stored under HASH (40 hex digits) and prints its value, once it has\n" +
 		"checked it: an immutable value must hash to HASH; a mutable item must be signed by the\n" +
 		"key it carries, and that key and the salt must hash to HASH. An answer that fails is an\n" +
-		"error and nothing is printed. A salted mutable item is found only with its --salt.\n" +
-		"Of -v, -i, -w and -r, the last one given wins.\n" +
+		"error and nothing is printed. A salted mutable item is found only with its --salt;\n" +
+		"without --salt, get asks with the salt put remembered for HASH on this host, if any\n" +
+		"(kept in $XDG_STATE_HOME/grenache/salt).\n" +
+		"Of -v, -i, -w, -r and --json, the last one given wins.\n" +
 		"A mutable item with a lower seq than the highest this user has seen or stored under\n" +
 		"HASH (kept in $XDG_STATE_HOME/grenache/seq), or than --min-seq, is refused: exit 4.\n\n" +
 		"With --batch, each line of standard input is a hash, or a JSON object {\"hash\": H, \"salt\": S,\n" +
@@ -34,7 +36,7 @@ var getApplet = &applet{
 			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
 			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "print the write token (nothing when the grape holds the item itself)"},
 			&cli.BoolFlag{Name: "raw", Aliases: []string{"r"}, Usage: "print the grape's answer as compact JSON, as jq -c does, with only the fields checked"},
-		), append(freshFlags(), batchFlags()...)...)
+		), append(append(freshFlags(), batchFlags()...), getExtraFlags()...)...)
 	},
 	run: runGet,
 }
@@ -45,20 +47,16 @@ func runGet(r *runCtx) error {
 		return err
 	}
 	if r.Bool(flagBatch) {
+		if r.IsSet(flagKey) {
+			return usagef("--key reads one item: a batch line gives its hash")
+		}
 		salt, err := r.saltOption()
 		if err != nil {
 			return err
 		}
 		return r.getBatch(salt, f)
 	}
-	if r.NArg() != 1 {
-		return usagef("give exactly one HASH (got %d operands)", r.NArg())
-	}
-	target, err := parseHash(r.Args().First())
-	if err != nil {
-		return err
-	}
-	salt, err := r.saltOption()
+	target, salt, remembered, err := r.getTarget(f)
 	if err != nil {
 		return err
 	}
@@ -69,6 +67,9 @@ func runGet(r *runCtx) error {
 	ctx, cancel := gc.context(context.Background())
 	defer cancel()
 	ans, err := grape.Fetch(ctx, gc.transport, target, salt)
+	if err != nil && remembered {
+		return withHints(r.getError(gc, target, salt, err), f.rememberedSaltHint(salt))
+	}
 	if err != nil {
 		return r.getError(gc, target, salt, err)
 	}
@@ -77,7 +78,9 @@ func runGet(r *runCtx) error {
 	}
 	defer f.save()
 	var out []byte
-	switch r.lastOf("value", "value", "id", "write", "raw") {
+	switch r.lastOf("value", "value", "id", "write", "raw", flagJSON) {
+	case flagJSON:
+		return r.printGetJSON(target, ans)
 	case "value":
 		out = ans.Item.V
 	case "id":

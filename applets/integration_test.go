@@ -35,6 +35,7 @@ func TestIntegration(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":   cmdExits,
+			"envfile": cmdEnvFile,
 			"getfile": cmdGetFile,
 			"grapejq": cmdGrapeJq,
 			"oddkey":  cmdOddKey,

@@ -17,11 +17,13 @@ var keygenApplet = &applet{
 	about: "Writes a new ed25519 key pair to the grenache folder of your configuration directory\n" +
 		"(" + "$XDG_CONFIG_HOME/grenache/key" + ") and prints its public key. An existing pair is never\n" +
 		"replaced without --force, and --force keeps it as a backup beside the new one.\n" +
-		"--import copies the original grenache-cli's pair (~/.grenache-cli/key) into that folder.",
+		"--import copies the original grenache-cli's pair (~/.grenache-cli/key) into that folder.\n" +
+		"--show prints the public key of the existing pair, the one put signs with.",
 	flags: func() []cli.Flag {
 		return []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace an existing pair (the old one is kept as a backup)"},
 			&cli.BoolFlag{Name: "import", Usage: "copy the original grenache-cli's key pair instead of creating one"},
+			&cli.BoolFlag{Name: flagShow, Usage: "print the public key of the existing pair; create nothing"},
 		}
 	},
 	exitCodes: "exit codes: 0 success, 1 failure (a pair exists already, or the key folder or files\n" +
@@ -32,6 +34,9 @@ var keygenApplet = &applet{
 func runKeygen(r *runCtx) error {
 	if r.NArg() > 0 {
 		return usagef("keygen takes no arguments (got %q)", r.Args().First())
+	}
+	if r.Bool(flagShow) {
+		return keygenShow(r)
 	}
 	store, err := r.dirs.keyStore()
 	if err != nil {

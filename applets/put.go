@@ -17,7 +17,7 @@ import (
 var putApplet = &applet{
 	name:      "put",
 	usage:     "store a value in the DHT and print its hash",
-	argsUsage: "VALUE... | - | --batch",
+	argsUsage: "VALUE... | - | --file PATH | --batch",
 	about: "Stores VALUE (the operands joined by single spaces, or standard input byte for byte\n" +
 		"when the only operand is -) and prints the 40-hex hash to read it back with.\n" +
 		"An immutable item's hash is the SHA-1 of its value. A mutable item (--mutable) is signed\n" +
@@ -25,7 +25,12 @@ var putApplet = &applet{
 		"new value under the same key and salt replaces the old one for its readers.\n" +
 		"A value is up to 999 bytes, or 1000 when some of its characters take several bytes\n" +
 		"(a grape stores at most 1000 bytes and fewer than 1000 characters); it may be empty.\n" +
-		"A salt is 1 to 64 bytes.\n\n" +
+		"A salt is 1 to 64 bytes.\n" +
+		"A mutable item's default seq is the time in microseconds, or one more than the highest\n" +
+		"seq known for its hash if that is higher: known from $XDG_STATE_HOME/grenache/seq, and\n" +
+		"with --seq-from-grape (or --cas auto) from the grape's stored item, read first.\n" +
+		"--cas auto reads the stored item and replaces it only if it is still that one (exit 5\n" +
+		"if another writer came between); with none stored, the item is stored.\n\n" +
 		"With --batch, each line of standard input is one item, as JSON: a string (the value)\n" +
 		"or an object {\"v\": VALUE, \"salt\": SALT, \"seq\": N, \"cas\": N}; fields left out take\n" +
 		"the options' values. Each item gets one JSON line on standard output, in input order:\n" +
@@ -34,9 +39,9 @@ var putApplet = &applet{
 		return append(append(grapeFlags(),
 			&cli.BoolFlag{Name: "mutable", Aliases: []string{"m"}, Usage: "store a mutable item signed with your key pair"},
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "store the mutable item under `SALT` (1 to 64 bytes)"},
-			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds)"},
-			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "replace the stored item only if its seq is `N` (compare and swap); with none stored yet, store anyway"},
-		), batchFlags()...)
+			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds, or the highest seq known + 1)"},
+			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "replace the stored item only if its seq is `N` (compare and swap), or with auto the seq read from the grape first; with none stored yet, store anyway"},
+		), append(batchFlags(), putExtraFlags()...)...)
 	},
 	run: runPut,
 }
@@ -48,6 +53,9 @@ type putSpec struct {
 	salt    []byte // nil: no salt
 	seq     *int64 // nil: the clock's
 	cas     *int64
+	// casAuto: --cas auto, cas is the seq of the item read first. seqFromGrape:
+	// read the item first for the default seq. dryRun: send nothing.
+	casAuto, seqFromGrape, dryRun bool
 }
 
 func runPut(r *runCtx) error {
@@ -58,7 +66,12 @@ func runPut(r *runCtx) error {
 	if r.Bool(flagBatch) {
 		return r.putBatch(spec)
 	}
-	if spec.v, err = readValue(r); err != nil {
+	if r.IsSet(flagFile) {
+		spec.v, err = readValueFile(r)
+	} else {
+		spec.v, err = readValue(r)
+	}
+	if err != nil {
 		return err
 	}
 	gc, err := r.grapeOptions()
@@ -71,21 +84,24 @@ func runPut(r *runCtx) error {
 			return err
 		}
 	}
-	it, err := spec.item(signer, newClock(time.Now))
+	ctx, cancel := gc.context(context.Background())
+	defer cancel()
+	f, _ := r.freshness() // put has no --min-seq: no error
+	explicitSeq := spec.seq != nil
+	it, err := r.putItem(ctx, gc.transport, gc.explain, &spec, signer, f)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := gc.context(context.Background())
-	defer cancel()
-	target, err := grape.Store(ctx, gc.transport, it, spec.cas)
-	if err != nil {
-		return gc.explain(err)
+	if spec.dryRun {
+		return r.printPut(it)
 	}
-	fmt.Fprintln(r.stdout, target)
-	f, _ := r.freshness() // put has no --min-seq: no error
+	if _, err := grape.Store(ctx, gc.transport, it, spec.cas); err != nil {
+		return putError(&spec, explicitSeq, gc.explain(err))
+	}
+	err = r.printPut(it)
 	f.stored(it)
 	f.save()
-	return nil
+	return err
 }
 
 // putOptions reads -m, -s, -n and -c: the defaults of every item to store.
@@ -97,7 +113,7 @@ func (r *runCtx) putOptions() (putSpec, error) {
 				return spec, usagef("--%s applies to mutable items only: add --mutable", name)
 			}
 		}
-		return spec, nil
+		return spec, r.putExtras(&spec)
 	}
 	var err error
 	if r.IsSet("salt") {
@@ -110,12 +126,14 @@ func (r *runCtx) putOptions() (putSpec, error) {
 			return spec, err
 		}
 	}
-	if r.IsSet("cas") {
+	if r.IsSet("cas") && r.String("cas") == casAuto {
+		spec.casAuto = true
+	} else if r.IsSet("cas") {
 		if spec.cas, err = numberPtr(r.String("cas"), "--cas"); err != nil {
 			return spec, err
 		}
 	}
-	return spec, nil
+	return spec, r.putExtras(&spec)
 }
 
 func numberPtr(s, what string) (*int64, error) {
@@ -189,6 +207,7 @@ func (r *runCtx) saltOption() ([]byte, error) {
 type clock struct {
 	now  func() time.Time
 	last int64
+	per  map[bep44.Target]int64 // the last seq given to each target
 }
 
 func newClock(now func() time.Time) *clock { return &clock{now: now} }

@@ -49,7 +49,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat, "forget": cmdForget, "getexits": cmdGetExits,
+			"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat, "forget": cmdForget, "getexits": cmdGetExits, "envfile": cmdEnvFile,
 		},
 		Setup: func(env *testscript.Env) error {
 			srv := grapetest.NewServer()

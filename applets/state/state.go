@@ -1,7 +1,8 @@
 // Package state keeps what grenache remembers for one user from one run to the
-// next, in small text files in one folder ($XDG_STATE_HOME/grenache): for now,
-// per mutable item, the highest sequence number the user has seen or stored, so
-// that a grape that replays an older, validly signed version is caught.
+// next, in small text files in one folder ($XDG_STATE_HOME/grenache): per
+// mutable item, the highest sequence number the user has seen or stored, so
+// that a grape that replays an older, validly signed version is caught (SeqFile);
+// and per salted item stored, its salt, so that its hash alone reads it (SaltFile).
 //
 // Each kind of state is one human-editable text file, replaced whole by rename,
 // so a reader needs no lock and always sees a whole file. Writers take an
