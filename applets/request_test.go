@@ -104,7 +104,7 @@ func fakeWorker(name string) *httptest.Server {
 		}
 		rid := req[0]
 		var p struct {
-			Action *string          `json:"action"`
+			Action *string           `json:"action"`
 			Args   []json.RawMessage `json:"args"`
 		}
 		var errMsg, data any
