@@ -26,7 +26,7 @@ type applet struct {
 // registry lists every applet, in the order --help shows them. Kept literal so
 // that a reader sees the whole program at a glance; TestRegistry refuses
 // duplicates and checks that the Makefile installs a link for each.
-var registry = []*applet{keygenApplet, putApplet, getApplet}
+var registry = []*applet{keygenApplet, putApplet, getApplet, requestApplet}
 
 func lookup(name string) *applet {
 	for _, a := range registry {

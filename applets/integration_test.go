@@ -34,13 +34,14 @@ func TestIntegration(t *testing.T) {
 		Dir:                 "testdata/integration",
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits":   cmdExits,
-			"envfile": cmdEnvFile,
-			"getfile": cmdGetFile,
-			"grapejq": cmdGrapeJq,
-			"oddkey":  cmdOddKey,
-			"readme":  cmdReadme,
-			"repeat":  cmdRepeat,
+			"envfile":    cmdEnvFile,
+			"exits":      cmdExits,
+			"getfile":    cmdGetFile,
+			"grapejq":    cmdGrapeJq,
+			"nodeworker": cmdNodeWorker(net),
+			"oddkey":     cmdOddKey,
+			"readme":     cmdReadme,
+			"repeat":     cmdRepeat,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
@@ -110,4 +111,19 @@ func cmdGrapeJq(ts *testscript.TestScript, neg bool, args []string) {
 	answer := ts.MkAbs("grapejq-answer.json")
 	ts.Check(os.WriteFile(answer, body, 0o644))
 	ts.Check(ts.Exec(jq, "-cM", jqCovered, answer))
+}
+
+// cmdNodeWorker starts scripts/worker.js (grenache-nodejs-http) named NAME for SERVICE,
+// announcing through the first grape, waits until both grapes find it, sets VAR to its
+// HOST:PORT and stops it, by its PID, when the script ends: nodeworker VAR SERVICE NAME
+func cmdNodeWorker(net *grapenet.Net) func(*testscript.TestScript, bool, []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: nodeworker VAR SERVICE NAME")
+		}
+		w, err := net.LaunchWorker(net.Grapes[0], args[1], args[2])
+		ts.Check(err)
+		ts.Defer(func() { ts.Check(w.Stop()) })
+		ts.Setenv(args[0], w.Addr)
+	}
 }

@@ -33,25 +33,28 @@ type GrapeError struct {
 	Message string
 }
 
-func (e *GrapeError) Error() string {
-	// The message is shown as the grape wrote it, unless it holds bytes a terminal would
-	// interpret: a hostile grape should not be able to drive the user's terminal. A long
-	// one is cut: grape messages are a few words, and an answer may be up to MaxAnswer.
-	msg, more := e.Message, ""
+func (e *GrapeError) Error() string { return "the grape answered: " + shown(e.Message) }
+
+// shown is a message from the network as an error shows it: as written, unless it holds
+// bytes a terminal would interpret (then quoted, with Go's escapes), so that a hostile
+// peer cannot drive the user's terminal. A long one is cut: such messages are a few
+// words, and an answer may be up to its size bound.
+func shown(message string) string {
+	msg, more := message, ""
 	if len(msg) > grapeMessageMax {
 		cut := grapeMessageMax
 		for cut > 0 && !utf8.RuneStart(msg[cut]) {
 			cut--
 		}
-		msg, more = msg[:cut], fmt.Sprintf("... (%d bytes)", len(e.Message))
+		msg, more = msg[:cut], fmt.Sprintf("... (%d bytes)", len(message))
 	}
 	if isPrintable(msg) {
-		return "the grape answered: " + msg + more
+		return msg + more
 	}
-	return fmt.Sprintf("the grape answered: %q%s", msg, more)
+	return fmt.Sprintf("%q%s", msg, more)
 }
 
-// grapeMessageMax bounds what GrapeError.Error shows of the message, in bytes.
+// grapeMessageMax bounds what shown keeps of a message, in bytes.
 const grapeMessageMax = 200
 
 // ProtocolError is an answer that is none of the shapes a grape gives: an unexpected HTTP
