@@ -30,7 +30,10 @@ func normalizeArgs(args []string, flags []cli.Flag) (out, order []string, err er
 	}
 	var operands []string
 	add := func(name, value string, hasValue bool) { // name is known
-		order = append(order, canon[name])
+		// Canonical names: urfave/cli refuses two forms of one option (-s a --salt b),
+		// where getopt lets the last one win.
+		name = canon[name]
+		order = append(order, name)
 		if hasValue {
 			name += "=" + value
 		}

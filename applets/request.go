@@ -274,7 +274,7 @@ func parseWorker(s string) ([]string, error) {
 	if host, err = checkHost(host, "worker host"); err != nil {
 		return nil, bad
 	}
-	p, err := parsePort("worker port", port)
+	p, err := parsePort(port, "worker port")
 	if err != nil {
 		return nil, bad
 	}
