@@ -36,6 +36,7 @@ var putApplet = &applet{
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "store the mutable item under `SALT` (1 to 64 bytes)"},
 			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds)"},
 			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "replace the stored item only if its seq is `N` (compare and swap); with none stored yet, store anyway"},
+			keyNameFlag(),
 		), batchFlags()...)
 	},
 	run: runPut,
@@ -92,6 +93,9 @@ func runPut(r *runCtx) error {
 func (r *runCtx) putOptions() (putSpec, error) {
 	spec := putSpec{mutable: r.Bool("mutable")}
 	if !spec.mutable {
+		if err := r.keyNameOnlyMutable(); err != nil {
+			return spec, err
+		}
 		for _, name := range []string{"salt", "number", "cas"} {
 			if r.IsSet(name) {
 				return spec, usagef("--%s applies to mutable items only: add --mutable", name)
@@ -226,16 +230,18 @@ func (p *putSpec) item(signer bep44.Signer, c *clock) (*bep44.Item, error) {
 
 // signer loads the user's key pair: grenache's own, else the original tool's.
 func (r *runCtx) signer() (bep44.Signer, error) {
-	store, err := r.dirs.keyStore()
+	store, err := r.keyStore()
 	if err != nil {
 		return nil, err
 	}
 	pair, err := store.Load()
 	if err != nil {
-		return nil, keyError(err)
+		return nil, keyLoadError(store, err)
 	}
 	if pair.Legacy {
 		r.warnf("signing with the original grenache-cli key pair in %s", pair.Path)
+	}
+	if pair.Legacy && store.Name == "" {
 		r.hintf("'grenache-keygen --import' copies it to %s, where grenache keeps its own", store.Path())
 	}
 	s, err := bep44.NewSigner(pair.Private)
