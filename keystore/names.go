@@ -91,31 +91,33 @@ func (s *Store) List() ([]Entry, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("cannot list the key folder: %w", err)
 	}
-	var list []Entry
-	add := func(name string) {
-		n := *s
-		n.Name = name
-		e := Entry{Name: name, Path: n.Path()}
-		e.Pair, e.Err = n.Load()
-		if e.Err != nil {
-			e.Pair = nil
-		}
-		list = append(list, e)
-	}
+	// Sorting the names rather than the entries reuses the string sort the
+	// program has anyway: a sort of Entry values would add 15 KB of code.
+	var names []string
 	for _, f := range files {
 		switch name, ok := strings.CutPrefix(f.Name(), "key."); {
 		case f.Name() == "key":
-			add(DefaultName)
+			names = append(names, DefaultName)
 		case ok && CheckName(name) == nil && name != DefaultName && name != LegacyName:
-			add(name)
+			names = append(names, name)
 		}
 	}
 	if s.LegacyDir != "" {
 		if _, err := s.LoadLegacy(); !errors.Is(err, ErrNoKey) {
-			add(LegacyName)
+			names = append(names, LegacyName)
 		}
 	}
-	slices.SortFunc(list, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(names)
+	list := make([]Entry, 0, len(names))
+	for _, name := range names {
+		n := *s
+		n.Name = name
+		e := Entry{Name: name, Path: n.Path()}
+		if e.Pair, e.Err = n.Load(); e.Err != nil {
+			e.Pair = nil
+		}
+		list = append(list, e)
+	}
 	return list, nil
 }
 
