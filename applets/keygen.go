@@ -18,13 +18,15 @@ var keygenApplet = &applet{
 		"(" + "$XDG_CONFIG_HOME/grenache/key" + ") and prints its public key. An existing pair is never\n" +
 		"replaced without --force, and --force keeps it as a backup beside the new one.\n" +
 		"--import copies the original grenache-cli's pair (~/.grenache-cli/key) into that folder.\n" +
-		"--show prints the public key of the existing pair, the one put signs with.",
+		"--show prints the public key of the existing pair, the one put signs with.\n" +
+		"--name NAME makes a named pair instead, key.NAME beside key, which put --key-name NAME\n" +
+		"signs with; --list prints every pair (\"default\" is key, \"legacy\" the original's).",
 	flags: func() []cli.Flag {
-		return []cli.Flag{
+		return append([]cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace an existing pair (the old one is kept as a backup)"},
 			&cli.BoolFlag{Name: "import", Usage: "copy the original grenache-cli's key pair instead of creating one"},
 			&cli.BoolFlag{Name: flagShow, Usage: "print the public key of the existing pair; create nothing"},
-		}
+		}, keygenNameFlags()...)
 	},
 	exitCodes: "exit codes: 0 success, 1 failure (a pair exists already, or the key folder or files\n" +
 		"cannot be read or written), 2 invalid usage.\n",
@@ -38,7 +40,10 @@ func runKeygen(r *runCtx) error {
 	if r.Bool(flagShow) {
 		return keygenShow(r)
 	}
-	store, err := r.dirs.keyStore()
+	if r.Bool(flagList) {
+		return listKeys(r)
+	}
+	store, err := r.keyStore()
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ var putApplet = &applet{
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "store the mutable item under `SALT` (1 to 64 bytes)"},
 			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds, or the highest seq known + 1)"},
 			&cli.StringFlag{Name: "cas", Aliases: []string{"c"}, Usage: "replace the stored item only if its seq is `N` (compare and swap), or with auto the seq read from the grape first; with none stored yet, store anyway"},
+			keyNameFlag(),
 		), append(batchFlags(), putExtraFlags()...)...)
 	},
 	run: runPut,
@@ -108,6 +109,9 @@ func runPut(r *runCtx) error {
 func (r *runCtx) putOptions() (putSpec, error) {
 	spec := putSpec{mutable: r.Bool("mutable")}
 	if !spec.mutable {
+		if err := r.keyNameOnlyMutable(); err != nil {
+			return spec, err
+		}
 		for _, name := range []string{"salt", "number", "cas"} {
 			if r.IsSet(name) {
 				return spec, usagef("--%s applies to mutable items only: add --mutable", name)
@@ -245,16 +249,18 @@ func (p *putSpec) item(signer bep44.Signer, c *clock) (*bep44.Item, error) {
 
 // signer loads the user's key pair: grenache's own, else the original tool's.
 func (r *runCtx) signer() (bep44.Signer, error) {
-	store, err := r.dirs.keyStore()
+	store, err := r.keyStore()
 	if err != nil {
 		return nil, err
 	}
 	pair, err := store.Load()
 	if err != nil {
-		return nil, keyError(err)
+		return nil, keyLoadError(store, err)
 	}
 	if pair.Legacy {
 		r.warnf("signing with the original grenache-cli key pair in %s", pair.Path)
+	}
+	if pair.Legacy && store.Name == "" {
 		r.hintf("'grenache-keygen --import' copies it to %s, where grenache keeps its own", store.Path())
 	}
 	s, err := bep44.NewSigner(pair.Private)

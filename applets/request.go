@@ -97,7 +97,7 @@ func (a *requestArg) String() string { return "" }
 func repeatable(name, short, usage string, v cli.Generic) []cli.Flag {
 	shown := (&cli.GenericFlag{Name: name, Aliases: []string{short}, Usage: usage, Value: v}).String()
 	return []cli.Flag{
-		&shownFlag{&cli.GenericFlag{Name: name, Usage: usage, Value: v}, shown},
+		&shownFlag{&cli.GenericFlag{Name: name, Usage: usage, Value: v}, shown, short},
 		&cli.GenericFlag{Name: short, Usage: usage, Value: v, Hidden: true},
 	}
 }
@@ -106,6 +106,7 @@ func repeatable(name, short, usage string, v cli.Generic) []cli.Flag {
 type shownFlag struct {
 	*cli.GenericFlag
 	shown string
+	short string // the hidden flag's name, its other spelling
 }
 
 func (f *shownFlag) String() string { return f.shown }

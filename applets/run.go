@@ -30,7 +30,7 @@ func (r *runCtx) hintf(format string, args ...any) {
 
 // main runs the applet with its arguments (without the program name).
 func (a *applet) main(prog string, args []string, s *streams) int {
-	flags := append(a.flags(), &cli.BoolFlag{Name: flagVersion, Aliases: []string{"V"}, Usage: "print the version and exit"})
+	flags := a.allFlags()
 	for _, f := range flags {
 		if b, ok := f.(*cli.BoolFlag); ok {
 			b.DisableDefaultText = true // "(default: false)" says nothing
@@ -52,7 +52,7 @@ func (a *applet) main(prog string, args []string, s *streams) int {
 		return report(prog, s.stderr, err)
 	}
 	app := &cli.App{
-		CustomAppHelpTemplate: helpTemplate + cmp.Or(a.exitCodes, networkExitCodes),
+		CustomAppHelpTemplate: helpTemplate + a.exitText(),
 		Name:                  prog,
 		Usage:                 a.usage,
 		UsageText:             prog + " [OPTION]... " + a.argsUsage,
@@ -104,3 +104,12 @@ func (r *runCtx) lastOf(def string, names ...string) string {
 	}
 	return def
 }
+
+// allFlags are the applet's options as urfave/cli gets them (it adds --help):
+// the applet's own and --version.
+func (a *applet) allFlags() []cli.Flag {
+	return append(a.flags(), &cli.BoolFlag{Name: flagVersion, Aliases: []string{"V"}, Usage: "print the version and exit"})
+}
+
+// exitText is the exit codes paragraph of the applet's --help.
+func (a *applet) exitText() string { return cmp.Or(a.exitCodes, networkExitCodes) }

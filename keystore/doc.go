@@ -61,6 +61,15 @@
 //     the temporary file and the backup of an install that has not completed
 //     and keeps it from completing.
 //
+// # Named pairs
+//
+// Besides the default pair (key), the folder may hold named pairs, one file
+// each: key.NAME, in the same format and under the same rules (modes,
+// install, backups key.NAME.bak.<time>, folder lock). Store.Name selects one;
+// CheckName says which names are valid. "default" is the file key and
+// "legacy" the original tool's pair, read only. A named pair never falls back
+// to another one. Store.List lists every pair.
+//
 // # The original tool's files
 //
 // grenache-cli kept $HOME/.grenache-cli/key (128 hex characters, the 64-byte

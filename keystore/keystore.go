@@ -44,8 +44,11 @@ const maxKeyFile = 64 << 10
 type Store struct {
 	Dir       string // folder of the new store, e.g. $XDG_CONFIG_HOME/grenache
 	LegacyDir string // e.g. $HOME/.grenache-cli; "" when there is none
-	Now       func() time.Time
-	Rand      io.Reader
+	// Name selects the pair (see CheckName): "" or DefaultName for the
+	// file key, LegacyName for the original tool's pair, else key.Name.
+	Name string
+	Now  func() time.Time
+	Rand io.Reader
 
 	// BeforeInstall, when set, runs with the temporary file's path just
 	// before it is put in place, with the key folder locked; an error aborts
@@ -54,8 +57,18 @@ type Store struct {
 	BeforeInstall func(tmp string) error
 }
 
-// Path returns the path of the new store's key file.
-func (s *Store) Path() string { return filepath.Join(s.Dir, "key") }
+// Path returns the path of the selected pair's file: key, key.Name, or the
+// original tool's key file for LegacyName.
+func (s *Store) Path() string {
+	switch {
+	case s.isDefault():
+		return filepath.Join(s.Dir, "key")
+	case s.Name == LegacyName && s.LegacyDir != "":
+		key, _ := s.legacyPaths()
+		return key
+	}
+	return s.namedPath()
+}
 
 func (s *Store) legacyPaths() (key, pub string) {
 	return filepath.Join(s.LegacyDir, "key"), filepath.Join(s.LegacyDir, "key.pub")
@@ -79,13 +92,27 @@ func (s *Store) rand() io.Reader {
 // the original tool's if both of its files exist, else ErrNoKey. A new file
 // that cannot be used is an error; Load does not fall back to the original
 // tool's pair then, since that would silently sign with another key.
+//
+// A named pair is its file alone, without a fallback; LegacyName is the
+// original tool's pair alone (LoadLegacy).
 func (s *Store) Load() (*Pair, error) {
+	if s.Name == LegacyName {
+		return s.LoadLegacy()
+	}
+	if !s.isDefault() {
+		if err := CheckName(s.Name); err != nil {
+			return nil, err
+		}
+	}
 	data, err := readPrivate(s.Path())
 	if err == nil {
 		return Parse(s.Path(), data)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	}
+	if !s.isDefault() {
+		return nil, fmt.Errorf("%w at %s", ErrNoKey, s.Path())
 	}
 	pair, err := s.LoadLegacy()
 	if errors.Is(err, ErrNoKey) {
@@ -101,6 +128,9 @@ func (s *Store) Load() (*Pair, error) {
 // untouched. With force the previous pair, if any, is kept and its path
 // returned as backup.
 func (s *Store) Generate(force bool) (pair *Pair, backup string, err error) {
+	if err := s.writable(); err != nil {
+		return nil, "", err
+	}
 	seed := make([]byte, seedSize)
 	if _, err := io.ReadFull(s.rand(), seed); err != nil {
 		return nil, "", fmt.Errorf("cannot read random bytes for a new key: %w", err)
@@ -112,6 +142,9 @@ func (s *Store) Generate(force bool) (pair *Pair, backup string, err error) {
 // KindExpanded. force and backup are as for Generate. It returns an error
 // wrapping ErrNoKey when the original tool's files do not exist.
 func (s *Store) Import(force bool) (pair *Pair, backup string, err error) {
+	if err := s.writable(); err != nil {
+		return nil, "", err
+	}
 	old, err := s.LoadLegacy()
 	if err != nil {
 		return nil, "", err
