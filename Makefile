@@ -7,7 +7,7 @@ BINDIR   ?= $(PREFIX)/bin
 DESTDIR  ?=
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 GO       ?= go
-APPLETS  := keygen put get
+APPLETS  := keygen put get lookup announce
 LDFLAGS  := -s -w -X grenache/applets.Version=$(VERSION)
 FUZZTIME ?= 5s
 
