@@ -11,7 +11,7 @@ FISHDIR  ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR  ?=
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 GO       ?= go
-APPLETS  := keygen put get request
+APPLETS  := keygen put get lookup announce request
 LDFLAGS  := -s -w -X grenache/applets.Version=$(VERSION)
 FUZZTIME ?= 5s
 DOCS     := build/docs

@@ -1,6 +1,6 @@
-// Package applets holds grenache's command-line programs (keygen, put, get),
-// the registry that dispatches to them busybox style, their shared options,
-// messages and exit codes. Only main.go calls os.Exit.
+// Package applets holds grenache's command-line programs (keygen, put, get,
+// lookup, announce), the registry that dispatches to them busybox style, their
+// shared options, messages and exit codes. Only main.go calls os.Exit.
 package applets
 
 import (
@@ -26,7 +26,7 @@ type applet struct {
 // registry lists every applet, in the order --help shows them. Kept literal so
 // that a reader sees the whole program at a glance; TestRegistry refuses
 // duplicates and checks that the Makefile installs a link for each.
-var registry = []*applet{keygenApplet, putApplet, getApplet, requestApplet}
+var registry = []*applet{keygenApplet, putApplet, getApplet, lookupApplet, announceApplet, requestApplet}
 
 func lookup(name string) *applet {
 	for _, a := range registry {
@@ -140,10 +140,13 @@ type writeError struct {
 func (e *writeError) Error() string { return "cannot write to standard output: " + e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
 
+// summary says what grenache does, in the applet list and the man pages.
+const summary = "Stores and fetches signed items on the Grenache DHT, and finds, announces and calls services, through a grape"
+
 func listApplets(w io.Writer) {
 	fmt.Fprintf(w, "usage: grenache APPLET [OPTION]... [ARG]...\n"+
 		"   or: grenache-APPLET [OPTION]... [ARG]...\n\n"+
-		"Stores and fetches signed items on the Grenache DHT through a grape.\n\napplets:\n")
+		summary+".\n\napplets:\n")
 	for _, a := range registry {
 		fmt.Fprintf(w, "  %-8s %s\n", a.name, a.usage)
 	}

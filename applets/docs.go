@@ -46,7 +46,7 @@ type DocItem struct{ Name, Text string }
 // Docs returns the manual of every applet in the registry.
 func Docs() Manual {
 	m := Manual{
-		Summary: "Stores and fetches signed items on the Grenache DHT through a grape",
+		Summary: summary,
 		Environment: []DocItem{
 			{"XDG_CONFIG_HOME", "the key pairs are in $XDG_CONFIG_HOME/grenache (default: $HOME/.config/grenache); only an absolute path counts"},
 			{"XDG_STATE_HOME", "the state is in $XDG_STATE_HOME/grenache (default: $HOME/.local/state/grenache); only an absolute path counts"},

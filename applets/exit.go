@@ -47,9 +47,12 @@ func withHints(err error, hints ...string) error {
 // exitCode maps an error to the documented exit code.
 func exitCode(err error) int {
 	var ce *cmdError
+	var eo exitOnly
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &eo):
+		return int(eo)
 	case errors.As(err, &ce):
 		return ce.code
 	case errors.Is(err, grape.ErrNotFound):
@@ -67,8 +70,11 @@ func exitCode(err error) int {
 
 // report prints err as "<prog>: error: ..." with its hints and returns the exit code.
 func report(prog string, stderr io.Writer, err error) int {
+	var eo exitOnly
 	if err == nil {
 		return ExitOK
+	} else if errors.As(err, &eo) {
+		return int(eo)
 	}
 	var we *writeError
 	if errors.As(err, &we) {
@@ -91,3 +97,9 @@ func hintsOf(err error) []string {
 	}
 	return hints
 }
+
+// exitOnly ends an applet with its code after the applet reported every
+// problem itself: report prints nothing more.
+type exitOnly int
+
+func (e exitOnly) Error() string { return fmt.Sprintf("exit code %d", int(e)) }

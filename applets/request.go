@@ -133,8 +133,8 @@ func runRequest(r *runCtx) error {
 	ctx, cancel := d.context(context.Background())
 	defer cancel()
 	if workers == nil {
-		// To be replaced by the grape transport's Lookup once it has one.
-		workers, err = grape.FindWorkers(ctx, d.transport, service)
+		// The same lookup, and the same check of every peer, as grenache lookup.
+		workers, err = grape.Peers(ctx, d.transport, service)
 		if err != nil {
 			return d.explain(err)
 		}

@@ -50,6 +50,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat, "forget": cmdForget, "getexits": cmdGetExits, "envfile": cmdEnvFile,
+			"peers": cmdPeers, "grapeanswer": cmdGrapeAnswer, "announces": cmdAnnounces,
 		},
 		Setup: func(env *testscript.Env) error {
 			srv := grapetest.NewServer()

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -248,80 +247,4 @@ func DecodeRPCAnswer(body []byte, rid, worker string) (json.RawMessage, error) {
 		return nil, &WorkerError{Worker: worker, Message: *msg}
 	}
 	return parts[2], nil
-}
-
-// FindWorkers asks the grape for the workers announced for service (POST /lookup,
-// {"rid", "data": service}): a JSON array of "ip:port" strings, in the grape's order, or
-// a JSON string, the grape's error. Each must be an IP address and a port; they are
-// returned as net.JoinHostPort writes them. No worker is an empty list and no error.
-//
-// It stands in for the grape transport's own lookup until there is one.
-func FindWorkers(ctx context.Context, h *HTTP, service string) ([]string, error) {
-	body, err := envelope(service)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := h.post(ctx, "lookup", body)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := h.read(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	bad := func(reason string) error {
-		return &ProtocolError{Status: resp.StatusCode, Reason: reason, Body: excerpt(raw)}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, bad("unexpected HTTP status")
-	}
-	trimmed := bytes.TrimLeft(raw, " \t\r\n")
-	if !utf8.Valid(raw) || len(trimmed) == 0 || trimmed[0] != '"' && trimmed[0] != '[' {
-		return nil, bad("a lookup answer must be a JSON array of \"ip:port\" strings or a JSON string")
-	}
-	if trimmed[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil, bad("malformed JSON string")
-		}
-		return nil, &GrapeError{Message: s}
-	}
-	var peers []string
-	if json.Unmarshal(raw, &peers) != nil {
-		return nil, bad("a lookup answer must be a JSON array of \"ip:port\" strings")
-	}
-	out := make([]string, 0, len(peers))
-	for _, p := range peers {
-		w, ok := parsePeer(p)
-		if !ok {
-			return nil, bad(fmt.Sprintf("%s is not an ip:port", shown(p)))
-		}
-		out = append(out, w)
-	}
-	return out, nil
-}
-
-// parsePeer reads "ip:port" as a grape writes it (an IPv6 address with or without
-// brackets) and returns it as net.JoinHostPort writes it.
-func parsePeer(s string) (string, bool) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		i := strings.LastIndexByte(s, ':')
-		if i < 0 || !strings.Contains(s[:i], ":") || strings.ContainsAny(s, "[]") {
-			return "", false
-		}
-		host, port = s[:i], s[i+1:]
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return "", false
-	}
-	if len(port) == 0 || len(port) > 5 || strings.Trim(port, "0123456789") != "" || port[0] == '0' {
-		return "", false
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", false
-	}
-	return net.JoinHostPort(host, port), true
 }

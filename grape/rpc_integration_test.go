@@ -27,7 +27,7 @@ func TestRPCRealWorker(t *testing.T) {
 	host, port := net.Grapes[1].Addr()
 	h := NewHTTP(host, port, false, time.Second, "grenache/test", 0)
 
-	workers, err := FindWorkers(testCtx(t), h, "rpc:grenache:test")
+	workers, err := Peers(testCtx(t), h, "rpc:grenache:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestRPCRealWorker(t *testing.T) {
 	if !slices.Equal(workers, want) {
 		t.Errorf("lookup found %v, want %v", workers, want)
 	}
-	if none, err := FindWorkers(testCtx(t), h, "rpc:grenache:nobody"); err != nil || len(none) != 0 {
+	if none, err := Peers(testCtx(t), h, "rpc:grenache:nobody"); err != nil || len(none) != 0 {
 		t.Errorf("lookup of a service nobody announced: %v, %v; want none", none, err)
 	}
 

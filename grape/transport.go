@@ -8,8 +8,9 @@ import (
 	"grenache/bep44"
 )
 
-// Transport carries items to and from the DHT. Its answers are not trusted: callers store
-// with Store and read with Fetch, which check them.
+// Transport carries items to and from the DHT, and service announcements and lookups.
+// Its answers are not trusted: callers store with Store, read with Fetch, look up with
+// Peers and announce with Announce, which check them.
 type Transport interface {
 	// Put stores it, with cas (the seq the stored item must have) when not nil, and
 	// returns the key the grape answered, unchecked.
@@ -17,6 +18,12 @@ type Transport interface {
 	// Get asks for the item under target, with salt for a salted mutable item, and
 	// returns the answer unverified.
 	Get(ctx context.Context, target bep44.Target, salt []byte) (*Answer, error)
+	// Lookup returns the peers ("host:port") announced for service, unchecked: callers
+	// use Peers, which checks them. None is an empty list.
+	Lookup(ctx context.Context, service string) ([]string, error)
+	// Announce announces service on port (1..65535) and returns how many nodes took it,
+	// as answered: callers use the package function Announce, which requires one at least.
+	Announce(ctx context.Context, service string, port int) (int, error)
 }
 
 // Answer is what a node answered to a get.

@@ -18,6 +18,8 @@ type fakeTransport struct {
 	answer *Answer
 	err    error
 	cas    *int64
+	peers  []string
+	nodes  int
 }
 
 func (f *fakeTransport) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Target, error) {
@@ -27,6 +29,14 @@ func (f *fakeTransport) Put(ctx context.Context, it *bep44.Item, cas *int64) (be
 
 func (f *fakeTransport) Get(ctx context.Context, target bep44.Target, salt []byte) (*Answer, error) {
 	return f.answer, f.err
+}
+
+func (f *fakeTransport) Lookup(ctx context.Context, service string) ([]string, error) {
+	return f.peers, f.err
+}
+
+func (f *fakeTransport) Announce(ctx context.Context, service string, port int) (int, error) {
+	return f.nodes, f.err
 }
 
 func TestStore(t *testing.T) {

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 )
@@ -26,10 +28,23 @@ type Server struct {
 	// ID is the node id reported in get answers.
 	ID string
 
-	mu    sync.Mutex
-	items map[string]*item
-	puts  int
-	gets  int
+	// DHTPort is the port an announce of port 0 stands for, as a grape announces
+	// its own DHT port then.
+	DHTPort int
+
+	mu        sync.Mutex
+	items     map[string]*item
+	puts      int
+	gets      int
+	peers     map[string][]string // service -> "host:port", in announce order
+	announces int
+	answers   map[string]fixed // path -> a fixed answer
+}
+
+// fixed is an answer given whatever the request.
+type fixed struct {
+	status int
+	body   string
 }
 
 type item struct {
@@ -42,7 +57,8 @@ type item struct {
 
 // NewServer starts a fake grape on a loopback port.
 func NewServer() *Server {
-	s := &Server{ID: "0123456789abcdef0123456789abcdef01234567", items: map[string]*item{}}
+	s := &Server{ID: "0123456789abcdef0123456789abcdef01234567", DHTPort: 20001,
+		items: map[string]*item{}, peers: map[string][]string{}, answers: map[string]fixed{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -66,6 +82,37 @@ func (s *Server) Forget(hash string) bool {
 	return ok
 }
 
+// Announces reports how many announce requests reached the server.
+func (s *Server) Announces() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.announces
+}
+
+// SetPeers makes a lookup of service answer peers, as given (unchecked: a test
+// can make the server answer what no grape would); none removes them.
+func (s *Server) SetPeers(service string, peers ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(peers) == 0 {
+		delete(s.peers, service)
+		return
+	}
+	s.peers[service] = append([]string(nil), peers...)
+}
+
+// Answer makes every request to path ("/announce") answer status and body
+// from now on, counted as it was; an empty body and status 0 undo it.
+func (s *Server) Answer(path string, status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status == 0 && body == "" {
+		delete(s.answers, path)
+		return
+	}
+	s.answers[path] = fixed{status, body}
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		RID  string          `json:"rid"`
@@ -75,11 +122,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ERR_GRAPE_PAYLOAD_INVALID", http.StatusInternalServerError)
 		return
 	}
+	s.mu.Lock()
+	a, ok := s.answers[r.URL.Path]
+	if ok && r.URL.Path == "/announce" {
+		s.announces++
+	}
+	s.mu.Unlock()
+	if ok {
+		w.WriteHeader(a.status)
+		w.Write([]byte(a.body))
+		return
+	}
 	switch r.URL.Path {
 	case "/put":
 		s.put(w, req.Data)
 	case "/get":
 		s.get(w, req.Data)
+	case "/lookup":
+		s.lookup(w, req.Data)
+	case "/announce":
+		s.announce(w, req.Data)
 	default:
 		jsonString(w, http.StatusOK, "ERR_REQ_NOTFOUND")
 	}
@@ -226,6 +288,70 @@ func (s *Server) get(w http.ResponseWriter, data json.RawMessage) {
 	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// lookup answers the peers announced for a service, [] when none; data must
+// be a non-empty string, as for a grape.
+func (s *Server) lookup(w http.ResponseWriter, data json.RawMessage) {
+	var service string
+	if json.Unmarshal(data, &service) != nil || service == "" {
+		jsonString(w, http.StatusOK, "ERR_GRAPE_LOOKUP")
+		return
+	}
+	s.mu.Lock()
+	peers := append([]string{}, s.peers[service]...)
+	s.mu.Unlock()
+	b, _ := json.Marshal(peers)
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// announce records 127.0.0.1:PORT as a peer of the service and answers 1 (the
+// nodes that took it). As a grape: data must be an array, the port a JSON
+// integer (a string is ERR_GRAPE_SERVICE_PORT), and 0 stands for DHTPort.
+func (s *Server) announce(w http.ResponseWriter, data json.RawMessage) {
+	var d []json.RawMessage
+	if json.Unmarshal(data, &d) != nil || d == nil {
+		jsonString(w, http.StatusOK, "ERR_GRAPE_ANNOUNCE")
+		return
+	}
+	s.mu.Lock()
+	s.announces++
+	s.mu.Unlock()
+	var service string
+	var port json.Number
+	dec := func(raw json.RawMessage, v any) bool {
+		if raw == nil {
+			return false
+		}
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		return d.Decode(v) == nil
+	}
+	if len(d) < 2 || !dec(d[1], &port) || strings.ContainsAny(port.String(), ".eE") {
+		jsonString(w, http.StatusOK, "ERR_GRAPE_SERVICE_PORT")
+		return
+	}
+	if !dec(d[0], &service) {
+		jsonString(w, http.StatusOK, "ERR_GRAPE_ANNOUNCE")
+		return
+	}
+	n, err := port.Int64()
+	if err != nil || n < 0 || n > 65535 {
+		jsonString(w, http.StatusOK, "ERR_GRAPE_SERVICE_PORT")
+		return
+	}
+	if n == 0 {
+		n = int64(s.DHTPort)
+	}
+	peer := "127.0.0.1:" + strconv.FormatInt(n, 10)
+	s.mu.Lock()
+	if !slices.Contains(s.peers[service], peer) {
+		s.peers[service] = append(s.peers[service], peer)
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("1"))
 }
 
 // String describes the server for test logs.
