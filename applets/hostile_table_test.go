@@ -43,6 +43,7 @@ var hostileRows = struct {
 }{byTest: map[string][]hostileRow{}}
 
 var (
+	reSig     = regexp.MustCompile(`\b[0-9a-f]{128}\b`)
 	reKey     = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
 	reHash    = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
 	rePort    = regexp.MustCompile(`127\.0\.0\.1:\d+`)
@@ -102,6 +103,7 @@ func writeHostileTable() error {
 // normalize shortens what varies from run to run, for a stable table.
 func normalize(s string) string {
 	s = rePort.ReplaceAllString(s, "127.0.0.1:PORT")
+	s = reSig.ReplaceAllString(s, "SIG")
 	s = reKey.ReplaceAllString(s, "KEY")
 	s = reHash.ReplaceAllString(s, "HASH")
 	s = reExcerpt.ReplaceAllString(s, `: "…"`)
