@@ -84,20 +84,24 @@ func (p *appletProc) running() bool {
 	}
 }
 
-// stop sends sig and returns the exit code and how long the process took to
-// end; the test fails if it takes over 2 s.
-func (p *appletProc) stop(t *testing.T, sig syscall.Signal) (int, time.Duration) {
+// stopBound bounds how long a process may take to end after a signal before
+// the test calls it a hang. It is no speed assertion: a -race build alone
+// sleeps a second before it exits (GORACE atexit_sleep_ms).
+const stopBound = 5 * time.Second
+
+// stop sends sig and returns the exit code; the test fails if the process has
+// not ended within stopBound.
+func (p *appletProc) stop(t *testing.T, sig syscall.Signal) int {
 	t.Helper()
-	start := time.Now()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("sending %v: %v", sig, err)
 	}
 	select {
 	case <-p.done:
-	case <-time.After(2 * time.Second):
-		t.Fatalf("still running 2s after %v; stderr:\n%s", sig, p.stderr.String())
+	case <-time.After(stopBound):
+		t.Fatalf("still running %s after %v; stderr:\n%s", stopBound, sig, p.stderr.String())
 	}
-	return p.cmd.ProcessState.ExitCode(), time.Since(start)
+	return p.cmd.ProcessState.ExitCode()
 }
 
 // eventually polls cond every 20 ms until it holds or timeout passes.
@@ -139,18 +143,16 @@ func testEvery(t *testing.T, announcePort, lookupPort string, count func() int) 
 			}
 			time.Sleep(1500 * time.Millisecond)
 			n, elapsed := count()-before, time.Since(start)
-			// One at once, then one per wait of 100 to 300 ms.
-			most := 1 + int(elapsed/(100*time.Millisecond))
-			least := 1 + int((elapsed-time.Second)/(300*time.Millisecond)) // a second of slack for start-up and load
-			if n < least || n > most {
-				t.Errorf("%d announces in %s, want %d to %d", n, elapsed.Round(time.Millisecond), least, most)
+			// One at once, then one per wait, and no wait under 100 ms (0.5 x 200 ms):
+			// at most one announce per 100 ms, and in 1.5 s at least one again.
+			if most := 1 + int(elapsed/(100*time.Millisecond)); n < 2 || n > most {
+				t.Errorf("%d announces in %s, want 2 to %d", n, elapsed.Round(time.Millisecond), most)
 			}
 			if !p.running() {
 				t.Fatalf("announce --every ended by itself; stderr:\n%s", p.stderr.String())
 			}
-			code, took := p.stop(t, sig)
-			if code != 0 || took > time.Second {
-				t.Errorf("after %v: exit %d in %s, want exit 0 within 1s", sig, code, took)
+			if code := p.stop(t, sig); code != 0 {
+				t.Errorf("after %v: exit %d, want 0", sig, code)
 			}
 			if s := p.stderr.String(); s != "" {
 				t.Errorf("stderr: %q, want nothing", s)
@@ -245,9 +247,10 @@ func TestAnnounceEveryInFlight(t *testing.T) {
 	if !eventually(5*time.Second, func() bool { return got.Load() > 0 }) {
 		t.Fatalf("no request within 5s; stderr:\n%s", p.stderr.String())
 	}
-	code, took := p.stop(t, syscall.SIGTERM)
-	if code != 0 || took > time.Second {
-		t.Errorf("SIGTERM during an announce: exit %d in %s, want 0 within 1s", code, took)
+	// The request waits for a grape that never answers, with --timeout 60s: only
+	// its cancellation lets the process end within stop's bound.
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("SIGTERM during an announce: exit %d, want 0", code)
 	}
 	if s := p.stderr.String(); s != "" {
 		t.Errorf("stderr: %q, want nothing", s)
@@ -269,7 +272,7 @@ func TestAnnounceEveryFailing(t *testing.T) {
 		t.Fatal("the loop ended on failures")
 	}
 	srv.Answer("/announce", 0, "")
-	code, _ := p.stop(t, syscall.SIGTERM)
+	code := p.stop(t, syscall.SIGTERM)
 	if code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
@@ -294,7 +297,7 @@ func TestAnnounceEveryStdin(t *testing.T) {
 	if !eventually(5*time.Second, func() bool { return srv.Announces() >= 4 }) {
 		t.Fatalf("not announced again within 5s; stderr:\n%s", p.stderr.String())
 	}
-	if code, _ := p.stop(t, syscall.SIGTERM); code != 0 || !lookupFinds(t, portOf(t, srv.URL), "late", "127.0.0.1:4301") {
+	if code := p.stop(t, syscall.SIGTERM); code != 0 || !lookupFinds(t, portOf(t, srv.URL), "late", "127.0.0.1:4301") {
 		t.Errorf("exit %d; stderr:\n%s", code, p.stderr.String())
 	}
 }
