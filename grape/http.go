@@ -46,6 +46,7 @@ func NewHTTP(host string, port int, useTLS bool, connectTimeout time.Duration, u
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
+		useFallbackRoots()
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	// An IPv6 zone ("fe80::1%eth0") must be escaped inside a URL.
