@@ -3,10 +3,13 @@
 package applets
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"grenache/bep44"
 	"grenache/grape/grapenet"
 )
 
@@ -71,4 +74,18 @@ func TestHostileRealGrapes(t *testing.T) {
 		{name: "301 with Location to a put", args: putImm, tamper: setStatus(301, "Location", e.trap+"/put"), code: 1, stderr: reStatus(301)},
 	}
 	e.runHostile(t, cases)
+}
+
+// targetOf is the hash of a mutable item under the user's key and salt.
+func (e *hostileEnv) targetOf(t *testing.T, salt string) string {
+	t.Helper()
+	var k string
+	if err := json.Unmarshal([]byte(fieldOf(e.answers[e.mut], "k")), &k); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := hex.DecodeString(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bep44.MutableTarget(pub, []byte(salt)).String()
 }

@@ -2,7 +2,6 @@ package applets
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"github.com/adrg/xdg"
 	"github.com/google/go-cmp/cmp"
 
-	"grenache/bep44"
 	"grenache/grape/grapetest"
 )
 
@@ -560,20 +558,6 @@ func changeByte(s string) string {
 func jsonQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// targetOf is the hash of a mutable item under the user's key and salt.
-func (e *hostileEnv) targetOf(t *testing.T, salt string) string {
-	t.Helper()
-	var k string
-	if err := json.Unmarshal([]byte(fieldOf(e.answers[e.mut], "k")), &k); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := hex.DecodeString(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bep44.MutableTarget(pub, []byte(salt)).String()
 }
 
 // answerOf replaces the body with the grape's own answer for hash.
