@@ -88,13 +88,7 @@ func (s *Store) RememberSalts(salts map[bep44.Target][]byte) error {
 	if missing(data) == nil {
 		return nil
 	}
-	lockPath := filepath.Join(s.dir, SaltFile+".lock")
-	unlock, err := lock(lockPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(s.dir, 0o700); err == nil {
-			unlock, err = lock(lockPath)
-		}
-	}
+	unlock, err := s.lockFile(SaltFile)
 	if err != nil {
 		return err
 	}

@@ -152,13 +152,7 @@ func (s *Store) update(raise, set map[bep44.Target]int64) error {
 	if s.dir == "" {
 		return ErrNoFolder
 	}
-	lockPath := filepath.Join(s.dir, SeqFile+".lock")
-	unlock, err := lock(lockPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(s.dir, 0o700); err == nil {
-			unlock, err = lock(lockPath)
-		}
-	}
+	unlock, err := s.lockFile(SeqFile)
 	if err != nil {
 		return err
 	}
@@ -452,4 +446,17 @@ func writeFile(dir, name string, data []byte) (err error) {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+// lockFile takes the writers' lock of the file name (name.lock beside it), creating
+// the state folder (0700) when it does not exist yet.
+func (s *Store) lockFile(name string) (unlock func(), err error) {
+	path := filepath.Join(s.dir, name+".lock")
+	unlock, err = lock(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(s.dir, 0o700); err == nil {
+			unlock, err = lock(path)
+		}
+	}
+	return unlock, err
 }
