@@ -37,12 +37,7 @@ func (s *Store) Salt(target bep44.Target) (salt []byte, ok bool, err error) {
 	if i < 0 {
 		return nil, false, nil
 	}
-	end := bytes.IndexByte(data[i:], '\n')
-	if end < 0 {
-		end = len(data)
-	} else {
-		end += i
-	}
+	end := lineEnd(data, i)
 	_, salt, good := parseSaltLine(data[i:end])
 	if !good {
 		if s.Warn != nil {
@@ -109,12 +104,7 @@ func (s *Store) RememberSalts(salts map[bep44.Target][]byte) error {
 	// lines, even those not understood, are kept as they are.
 	out := make([]byte, 0, len(data)+len(lines)*80)
 	for off := 0; off < len(data); {
-		end := bytes.IndexByte(data[off:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += off
-		}
+		end := lineEnd(data, off)
 		line := data[off:end]
 		for len(lines) > 0 && bytes.Compare(lines[0][:len(lines[0])-1], line) < 0 {
 			out, lines = append(out, lines[0]...), lines[1:]

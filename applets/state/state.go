@@ -79,12 +79,7 @@ func (s *Store) Seen(target bep44.Target) (seq int64, ok bool, err error) {
 			}
 			i = off + j + 1
 		}
-		end := bytes.IndexByte(data[i:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += i
-		}
+		end := lineEnd(data, i)
 		off = end
 		t, n, good := parseLine(data[i:end])
 		if !good {
@@ -242,12 +237,7 @@ func splice(data []byte, target bep44.Target, seq int64, replace bool) (out []by
 		line := append(append(key[1:len(key):len(key)], strconv.AppendInt(nil, seq, 10)...), '\n')
 		at := len(data)
 		for off := 0; off < len(data); {
-			end := bytes.IndexByte(data[off:], '\n')
-			if end < 0 {
-				end = len(data)
-			} else {
-				end += off
-			}
+			end := lineEnd(data, off)
 			if bytes.Compare(data[off:end], key[1:]) > 0 {
 				at = off
 				break
@@ -265,12 +255,7 @@ func splice(data []byte, target bep44.Target, seq int64, replace bool) (out []by
 	if bytes.Contains(data[i+len(key)-1:], key[:]) {
 		return nil, false, false // listed twice
 	}
-	end := bytes.IndexByte(data[i:], '\n')
-	if end < 0 {
-		end = len(data)
-	} else {
-		end += i
-	}
+	end := lineEnd(data, i)
 	_, old, good := parseLine(data[i:end])
 	if !good {
 		return nil, false, false
@@ -459,4 +444,12 @@ func (s *Store) lockFile(name string) (unlock func(), err error) {
 		}
 	}
 	return unlock, err
+}
+
+// lineEnd is the index of the newline that ends the line starting at i, or len(data).
+func lineEnd(data []byte, i int) int {
+	if end := bytes.IndexByte(data[i:], '\n'); end >= 0 {
+		return i + end
+	}
+	return len(data)
 }
