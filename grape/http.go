@@ -259,18 +259,24 @@ func (h *HTTP) post(ctx context.Context, op string, payload []byte) (*http.Respo
 	}
 	resp, err := h.client().Do(req)
 	if err != nil {
-		switch {
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			err = fmt.Errorf("the grape closed the connection before a complete answer: %w", err)
-		case strings.Contains(err.Error(), "http: server closed idle connection") || errors.Is(err, syscall.EPIPE):
-			// net/http's word, an unexported error, for a connection the server closed
-			// before the request was written, and a write to a connection the grape has
-			// closed: as much an EOF as the others.
-			err = fmt.Errorf("the grape closed the connection before a complete answer: %w (%w)", io.EOF, err)
-		}
-		return nil, ctxError(ctx, err)
+		return nil, ctxError(ctx, closedEarly("the grape", err))
 	}
 	return resp, nil
+}
+
+// closedEarly words an error of a connection that ended before a complete answer as
+// such, for who (the grape, the worker), keeping io.EOF or io.ErrUnexpectedEOF in its
+// chain. net/http says "http: server closed idle connection", an unexported error, for a
+// connection the server closed before the request was written; that, and a write to a
+// connection already closed (EPIPE), are as much an EOF as the others.
+func closedEarly(who string, err error) error {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s closed the connection before a complete answer: %w", who, err)
+	case strings.Contains(err.Error(), "http: server closed idle connection") || errors.Is(err, syscall.EPIPE):
+		return fmt.Errorf("%s closed the connection before a complete answer: %w (%w)", who, io.EOF, err)
+	}
+	return err
 }
 
 // client returns h.Client, or the default one, never following redirects.

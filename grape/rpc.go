@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -151,13 +150,7 @@ func (c *RPC) Call(ctx context.Context, worker, service string, payload json.Raw
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		switch {
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			err = fmt.Errorf("the worker closed the connection before a complete answer: %w", err)
-		case strings.Contains(err.Error(), "http: server closed idle connection") || errors.Is(err, syscall.EPIPE):
-			err = fmt.Errorf("the worker closed the connection before a complete answer: %w (%w)", io.EOF, err)
-		}
-		return nil, ctxError(ctx, err)
+		return nil, ctxError(ctx, closedEarly("the worker", err))
 	}
 	defer resp.Body.Close()
 	raw, err := c.read(ctx, resp, worker)
