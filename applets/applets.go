@@ -148,7 +148,7 @@ func listApplets(w io.Writer) {
 		"   or: grenache-APPLET [OPTION]... [ARG]...\n\n"+
 		summary+".\n\napplets:\n")
 	for _, a := range registry {
-		fmt.Fprintf(w, "  %-8s %s\n", a.name, a.usage)
+		fmt.Fprintf(w, "  %-9s %s\n", a.name, a.usage)
 	}
 	fmt.Fprintf(w, "\n'grenache APPLET --help' describes an applet; 'grenache --version' prints the version.\n")
 }
