@@ -18,7 +18,17 @@ func (gc *grapeClient) explain(err error) error {
 	var ge *grape.GrapeError
 	var oe *net.OpError
 	var ue *url.Error
+	var unreachable *grape.UnreachableError
+	if at := (*grape.At)(nil); errors.As(err, &at) {
+		// One of several grapes answered or failed: name it.
+		named := *gc
+		named.where = at.Addr
+		gc = &named
+	}
 	switch {
+	case errors.As(err, &unreachable):
+		return withCode(ExitFailure, err,
+			"is a grape running at any of them? choose others with -g/--grape (HOST[:PORT],...)")
 	// Before the deadline case: a dial that timed out may also match it, and then
 	// it is the connect timeout (or the overall one, if shorter) that ended it.
 	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():

@@ -43,7 +43,7 @@ const (
 func grapeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagGrape, Aliases: []string{"g"}, Value: defaultGrape, EnvVars: []string{envGrape},
-			Usage: "grape `HOST` (name or IP address)"},
+			Usage: "grape `HOST` (name or IP address), or several: HOST[:PORT],... (tried in turn)"},
 		&cli.StringFlag{Name: flagPort, Aliases: []string{"p"}, Value: defaultPort, EnvVars: []string{envPort},
 			Usage: "grape HTTP API `PORT`"},
 		&cli.BoolFlag{Name: flagTLS, Aliases: []string{"t"}, EnvVars: []string{envTLS},
@@ -69,17 +69,18 @@ func (r *runCtx) option(flag, env, def, what string) (value, name string) {
 	return def, what
 }
 
-// grapeClient reaches a grape: its transport, the timeouts, and host:port for messages.
+// grapeClient reaches a grape, or several: its transport, the timeouts, and host:port
+// for messages.
 type grapeClient struct {
-	transport *grape.HTTP
-	timeout   time.Duration // for each operation
-	connect   time.Duration // for each connection
-	where     string        // host:port, for messages
+	transport grape.Transport // a *grape.HTTP for one grape, a *grape.Multi for several
+	timeout   time.Duration   // for each operation
+	connect   time.Duration   // for each connection
+	where     string          // host:port of the one grape, for messages; errors from several name theirs
 }
 
 // grapeOptions reads and checks the common network options.
 func (r *runCtx) grapeOptions() (*grapeClient, error) {
-	host, herr := checkHost(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
+	addrs, herr := checkGrapes(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
 	port, perr := parsePort(r.option(flagPort, envPort, defaultPort, "port"))
 	timeout, terr := parseDuration(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout"))
 	connect, cerr := parseDuration(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout"))
@@ -90,12 +91,21 @@ func (r *runCtx) grapeOptions() (*grapeClient, error) {
 	if r.Bool(flagBatch) {
 		pool, _ = strconv.Atoi(r.String(flagJobs)) // checked by runBatch before anything is sent
 	}
-	return &grapeClient{
-		transport: grape.NewHTTP(host, port, r.Bool(flagTLS), connect, userAgent(), pool),
-		timeout:   timeout,
-		connect:   connect,
-		where:     net.JoinHostPort(host, strconv.Itoa(port)),
-	}, nil
+	gc := &grapeClient{timeout: timeout, connect: connect}
+	var grapes []*grape.HTTP
+	for _, a := range addrs {
+		p := cmp.Or(a.port, port)
+		grapes = append(grapes, grape.NewHTTP(a.host, p, r.Bool(flagTLS), connect, userAgent(), pool))
+		gc.where = net.JoinHostPort(a.host, strconv.Itoa(p))
+	}
+	if len(grapes) == 1 {
+		gc.transport = grapes[0]
+	} else {
+		// A batch spreads its items over the grapes; one request goes to the first
+		// grape that can be reached.
+		gc.transport = &grape.Multi{Grapes: grapes, Rotate: r.Bool(flagBatch)}
+	}
+	return gc, nil
 }
 
 // context bounds one operation by --timeout.

@@ -2,6 +2,7 @@ package applets
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"strconv"
@@ -145,4 +146,68 @@ func checkHost(h, what string) (string, error) {
 		return "", bad
 	}
 	return h, nil
+}
+
+// grapeAddr is one grape of -g/--grape: a host as checkHost returns it, and its port,
+// 0 when the entry gave none (-p/--port then).
+type grapeAddr struct {
+	host string
+	port int
+}
+
+// checkGrapes reads -g/--grape: a comma-separated list of HOST or HOST:PORT entries
+// (an IPv6 address with a port in brackets, [::1]:30002). A single HOST is checked by
+// checkHost, with its messages; every entry must be well formed.
+func checkGrapes(v, what string) ([]grapeAddr, error) {
+	if v == "" {
+		return nil, usagef("the grape host is empty")
+	}
+	var addrs []grapeAddr
+	for _, e := range strings.Split(v, ",") {
+		if e == "" {
+			return nil, usagef("%s %q has an empty entry (entries are HOST or HOST:PORT, separated by commas)", what, v)
+		}
+		host, port, ok := splitGrape(e)
+		if !ok {
+			h, err := checkHost(e, what)
+			if err != nil {
+				return nil, err
+			}
+			addrs = append(addrs, grapeAddr{host: h})
+			continue
+		}
+		if host == "" {
+			return nil, usagef("%s %q has no host before its port", what, e)
+		}
+		h, err := checkHost(host, what)
+		if err != nil {
+			return nil, usagef("%s %q is not HOST:PORT with a host name or IP address", what, e)
+		}
+		p, err := parsePort(port, fmt.Sprintf("%s %q: port", what, e))
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, grapeAddr{host: h, port: p})
+	}
+	return addrs, nil
+}
+
+// splitGrape splits HOST:PORT or [IPv6]:PORT where PORT is decimal digits; ok is false
+// when e has no such port (it is a host, or malformed: checkHost words it).
+func splitGrape(e string) (host, port string, ok bool) {
+	if strings.HasPrefix(e, "[") {
+		i := strings.Index(e, "]")
+		if i < 0 || !strings.HasPrefix(e[i+1:], ":") {
+			return "", "", false
+		}
+		host, port = e[:i+1], e[i+2:]
+	} else if strings.Count(e, ":") == 1 {
+		host, port, _ = strings.Cut(e, ":")
+	} else {
+		return "", "", false
+	}
+	if port == "" || strings.Trim(port, "0123456789") != "" {
+		return "", "", false
+	}
+	return host, port, true
 }
