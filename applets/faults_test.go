@@ -356,7 +356,7 @@ func TestFaultsMalformedAddress(t *testing.T) {
 		pattern string
 	}{
 		{"scheme", nil, []string{"-g", "http://127.0.0.1", "-p", gp},
-			`error: grape host "http://127\.0\.0\.1" is not a host name or IP address \(give the port with -p\)`},
+			`error: grape host "http://127\.0\.0\.1" is not a host name or IP address`},
 		// A list of grapes: every entry must be well formed (a port in an entry is
 		// allowed: see TestGrapeList).
 		{"empty entry", nil, []string{"-g", "127.0.0.1:" + gp + ",,127.0.0.1", "-p", gp},

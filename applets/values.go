@@ -121,7 +121,7 @@ func durationSeconds(s string) (seconds float64, ok bool) {
 // are no IP address (127.0.0.256 would otherwise go to the resolver). An IPv6
 // literal may come in brackets.
 func checkHost(h, what string) (string, error) {
-	bad := usagef("%s %q is not a host name or IP address (give the port with -p)", what, h)
+	bad := usagef("%s %q is not a host name or IP address", what, h)
 	if h == "" {
 		return "", usagef("the grape host is empty")
 	}
