@@ -1,5 +1,5 @@
 // Package applets holds grenache's command-line programs (keygen, put, get,
-// lookup, announce), the registry that dispatches to them busybox style, their
+// lookup, announce, request), the registry that dispatches to them busybox style, their
 // shared options, messages and exit codes. Only main.go calls os.Exit.
 package applets
 
