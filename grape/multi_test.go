@@ -3,6 +3,7 @@ package grape
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -117,26 +118,13 @@ func TestMultiNeverRetriesAnAnswer(t *testing.T) {
 // A connection the grape closes after the request was sent is never retried: a put
 // may have been stored.
 func TestMultiNeverRetriesAfterSending(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4096)
-			c.Read(buf)
-			c.Close()
-		}
-	}()
-	closing := NewHTTP("127.0.0.1", l.Addr().(*net.TCPAddr).Port, false, 2*time.Second, "grenache/test", 0)
+	closing := rawGrape(t, false, 2*time.Second, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		c.Read(buf) // the request; then the connection closes, unanswered
+	})
 	second, n2 := countingGrape(t, 200, `"x"`)
 	it := mutableItem(t, "", 1, "hello")
-	_, err = (&Multi{Grapes: []*HTTP{closing, second}}).Put(testCtx(t), it, nil)
+	_, err := (&Multi{Grapes: []*HTTP{closing, second}}).Put(testCtx(t), it, nil)
 	if err == nil || n2.Load() != 0 {
 		t.Errorf("Put: %v with %d requests to the second grape, want an error and none", err, n2.Load())
 	}
@@ -160,26 +148,14 @@ func TestMultiAllUnreachable(t *testing.T) {
 // request and never answers ends it at the deadline, and the grapes after it are
 // not tried.
 func TestMultiDeadline(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	silent := NewHTTP("127.0.0.1", l.Addr().(*net.TCPAddr).Port, false, 2*time.Second, "grenache/test", 0)
+	silent := rawGrape(t, false, 2*time.Second, func(c net.Conn) {
+		io.Copy(io.Discard, c) // takes the request, never answers, until the client gives up
+	})
 	third, n3 := countingGrape(t, 200, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = (&Multi{Grapes: []*HTTP{closedGrape(t), silent, third}}).Get(ctx, mutableItem(t, "", 1, "x").Target(), nil)
+	_, err := (&Multi{Grapes: []*HTTP{closedGrape(t), silent, third}}).Get(ctx, mutableItem(t, "", 1, "x").Target(), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v, want the deadline", err)
 	}
