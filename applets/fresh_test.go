@@ -56,16 +56,23 @@ func runMainT(t *testing.T, stdin string, args ...string) (int, string, string) 
 	return code, out.String(), errb.String()
 }
 
-// A batch reads the state once and writes it once, whatever its size; a get
-// that sees nothing new writes nothing.
-func TestFreshBatchWritesOnce(t *testing.T) {
+// keyedGrape starts a fake grape, gives the test its own folders (useKeyDirs)
+// and a key pair, and returns the grape and its port.
+func keyedGrape(t *testing.T) (*grapetest.Server, string) {
+	t.Helper()
 	srv := grapetest.NewServer()
 	t.Cleanup(srv.Close)
 	useKeyDirs(t)
-	port := portOf(t, srv.URL)
 	if code, _, errs := runMainT(t, "", "keygen"); code != 0 {
 		t.Fatal(errs)
 	}
+	return srv, portOf(t, srv.URL)
+}
+
+// A batch reads the state once and writes it once, whatever its size; a get
+// that sees nothing new writes nothing.
+func TestFreshBatchWritesOnce(t *testing.T) {
+	_, port := keyedGrape(t)
 	const n = 20
 	var in strings.Builder
 	for i := range n {
@@ -135,13 +142,7 @@ func TestFreshBatchWritesOnce(t *testing.T) {
 // Within one get --batch, an answer older than one already printed for the same
 // item is refused too, though the state file knew neither.
 func TestFreshWithinBatch(t *testing.T) {
-	srv := grapetest.NewServer()
-	t.Cleanup(srv.Close)
-	useKeyDirs(t)
-	port := portOf(t, srv.URL)
-	if code, _, errs := runMainT(t, "", "keygen"); code != 0 {
-		t.Fatal(errs)
-	}
+	srv, port := keyedGrape(t)
 	e := &hostileEnv{upstream: srv.URL}
 	var hash string
 	answers := map[int][]byte{}

@@ -50,13 +50,7 @@ func TestPutFileFIFO(t *testing.T) {
 // stores a new version between its read and its write; here the grape's
 // proxy makes that write right after answering put's read.
 func TestCasAutoConflict(t *testing.T) {
-	srv := grapetest.NewServer()
-	t.Cleanup(srv.Close)
-	useKeyDirs(t)
-	port := portOf(t, srv.URL)
-	if code, _, errs := runMainT(t, "", "keygen"); code != 0 {
-		t.Fatal(errs)
-	}
+	srv, port := keyedGrape(t)
 	if code, _, errs := runMainT(t, "", "put", "-p", port, "-m", "-s", "c", "-n", "1", "one"); code != 0 {
 		t.Fatal(errs)
 	}
