@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -75,10 +74,6 @@ func (r *runCtx) runBatch(gc *grapeClient, prepare func(line []byte) batchItem) 
 	done := make(chan error, 1)
 	go func() {
 		out := bufio.NewWriter(r.stdout)
-		// Values are text: <, > and & as they are, not as \u003c (json.Marshal's
-		// escaping for HTML).
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
 		var werr error
 		n := 0
 		hinted := map[string]bool{} // each hint once per batch
@@ -104,7 +99,7 @@ func (r *runCtx) runBatch(gc *grapeClient, prepare func(line []byte) batchItem) 
 				line = el
 			}
 			if werr == nil {
-				werr = enc.Encode(line) // one line, with its newline
+				werr = writeJSON(out, line) // values are text: <, > and & as they are
 			}
 			// Flush when nothing else is ready, so that a slow batch shows progress.
 			if len(pending) == 0 && werr == nil {

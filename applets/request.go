@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"syscall"
 	"time"
@@ -230,9 +229,7 @@ func (r *runCtx) requestPayload() (json.RawMessage, string, error) {
 // jsonString is s as a JSON string, with <, > and & as they are.
 func jsonString(s string) []byte {
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s)
+	writeJSON(&b, s) // a bytes.Buffer takes every write
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
@@ -250,13 +247,18 @@ func jsonArg(what, s string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// decimalNumber is a JSON number: no sign but minus, no leading zeros, no hex, Inf or NaN.
-var decimalNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+// isJSONNumber reports whether s is a JSON number as written: no sign but minus, no
+// leading zeros, no hex, Inf or NaN, nothing around it. (No regexp: a package-level one
+// would be compiled at the start of every grenache process.)
+func isJSONNumber(s string) bool {
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	return s != "" && (s[0] == '-' || isDigit(s[0])) && isDigit(s[len(s)-1]) && json.Valid([]byte(s))
+}
 
 // numberArg reads -n: a decimal number, sent as written. It travels as a JavaScript
 // number, so it must be finite as one.
 func numberArg(s string) ([]byte, error) {
-	if !decimalNumber.MatchString(s) {
+	if !isJSONNumber(s) {
 		return nil, usagef("-n/--numeric %q is not a decimal number (like 42, -1.5 or 2e10; no leading zeros)", s)
 	}
 	if _, err := strconv.ParseFloat(s, 64); err != nil {
@@ -331,14 +333,8 @@ func (r *runCtx) requestAll(workers []string, call func(string) (json.RawMessage
 			worst, failed = max(worst, line.Exit), failed+1
 			fmt.Fprintf(r.stderr, "%s: error: %s\n", r.prog, line.Error)
 		}
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b) // compacts data, keeps <, > and & as they are
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(line); err != nil {
-			return err
-		}
 		if werr == nil {
-			_, werr = out.Write(b.Bytes())
+			werr = writeJSON(out, line) // compacts data, keeps <, > and & as they are
 		}
 		if werr == nil && (i+1 == len(results) || len(results[i+1]) == 0) {
 			werr = out.Flush()
