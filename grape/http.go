@@ -280,13 +280,17 @@ func closedEarly(who string, err error) error {
 }
 
 // client returns h.Client, or the default one, never following redirects.
-func (h *HTTP) client() *http.Client {
-	if h.Client == nil {
+func (h *HTTP) client() *http.Client { return noRedirectClient(h.Client) }
+
+// noRedirectClient returns c, or the default client when c is nil, never following
+// redirects: a shallow copy shares the transport and its connections.
+func noRedirectClient(c *http.Client) *http.Client {
+	if c == nil {
 		return &http.Client{CheckRedirect: noRedirect}
 	}
-	c := *h.Client // a shallow copy shares the transport and its connections
-	c.CheckRedirect = noRedirect
-	return &c
+	cc := *c
+	cc.CheckRedirect = noRedirect
+	return &cc
 }
 
 // read reads the body, at most MaxAnswer bytes.

@@ -43,10 +43,11 @@ type RPC struct {
 // NewRPC returns a client whose requests each go on a connection of their own (see
 // transport), giving up on connecting after connectTimeout when it is positive.
 func NewRPC(connectTimeout time.Duration, userAgent string, gzip bool) *RPC {
-	dialer := &net.Dialer{Timeout: connectTimeout}
+	// The grapes' dialer: a worker at localhost is reached without a resolver too.
+	d := &dialer{net: net.Dialer{Timeout: connectTimeout}}
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            dialer.DialContext,
+		DialContext:            d.dial,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
 		// Compression is grc-compress's business, not Content-Encoding's.
 		DisableCompression: true,
@@ -142,12 +143,7 @@ func (c *RPC) Call(ctx context.Context, worker, service string, payload json.Raw
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	client := &http.Client{CheckRedirect: noRedirect}
-	if c.Client != nil {
-		cc := *c.Client
-		cc.CheckRedirect = noRedirect
-		client = &cc
-	}
+	client := noRedirectClient(c.Client)
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, ctxError(ctx, closedEarly("the worker", err))
@@ -176,10 +172,7 @@ func (c *RPC) read(ctx context.Context, resp *http.Response, worker string) ([]b
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("the worker closed the connection before a complete answer: %w", err)
-		}
-		return nil, ctxError(ctx, fmt.Errorf("reading the worker's answer: %w", err))
+		return nil, ctxError(ctx, fmt.Errorf("reading the worker's answer: %w", closedEarly("the worker", err)))
 	}
 	if int64(len(body)) > limit {
 		return nil, tooLarge("")
