@@ -90,9 +90,9 @@ func (e *WorkerProtocolError) Error() string {
 	return b.String()
 }
 
-// RPCBody is the body of a request: [rid, service, payload], payload as it is (valid
+// rpcBody is the body of a request: [rid, service, payload], payload as it is (valid
 // JSON, compacted by the caller if it cares).
-func RPCBody(rid, service string, payload json.RawMessage) ([]byte, error) {
+func rpcBody(rid, service string, payload json.RawMessage) ([]byte, error) {
 	if !utf8.ValidString(service) {
 		return nil, errors.New("the service name is not valid UTF-8")
 	}
@@ -119,7 +119,7 @@ func (c *RPC) Call(ctx context.Context, worker, service string, payload json.Raw
 	if err != nil {
 		return nil, err
 	}
-	body, err := RPCBody(rid, service, payload)
+	body, err := rpcBody(rid, service, payload)
 	if err != nil {
 		return nil, err
 	}

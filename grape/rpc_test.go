@@ -280,14 +280,14 @@ func TestRPCBadWorker(t *testing.T) {
 			t.Errorf("worker %q: error %v, want is not HOST:PORT", w, err)
 		}
 	}
-	if _, err := RPCBody("r", "s", json.RawMessage(`{`)); err == nil {
-		t.Errorf("RPCBody took a payload that is not JSON")
+	if _, err := rpcBody("r", "s", json.RawMessage(`{`)); err == nil {
+		t.Errorf("rpcBody took a payload that is not JSON")
 	}
-	if _, err := RPCBody("r", "s\xff", json.RawMessage(`1`)); err == nil {
-		t.Errorf("RPCBody took a service name that is not UTF-8")
+	if _, err := rpcBody("r", "s\xff", json.RawMessage(`1`)); err == nil {
+		t.Errorf("rpcBody took a service name that is not UTF-8")
 	}
-	b, err := RPCBody("r", "a<b", json.RawMessage(`{"x":"<&>"}`))
+	b, err := rpcBody("r", "a<b", json.RawMessage(`{"x":"<&>"}`))
 	if err != nil || string(b) != `["r","a<b",{"x":"<&>"}]` {
-		t.Errorf("RPCBody = %s, %v; want it as given, unescaped", b, err)
+		t.Errorf("rpcBody = %s, %v; want it as given, unescaped", b, err)
 	}
 }

@@ -44,30 +44,30 @@ func CheckService(s string) error {
 	return nil
 }
 
-// CheckAnnouncePort refuses a port outside 1..65535. A grape reads 0 as its own DHT
+// checkAnnouncePort refuses a port outside 1..65535. A grape reads 0 as its own DHT
 // port, which is never the port a service listens on.
-func CheckAnnouncePort(port int) error {
+func checkAnnouncePort(port int) error {
 	if port < 1 || port > 65535 {
 		return fmt.Errorf("port %d is not from 1 to 65535", port)
 	}
 	return nil
 }
 
-// LookupBody is the body of a lookup request for service.
-func LookupBody(service string) ([]byte, error) {
+// lookupBody is the body of a lookup request for service.
+func lookupBody(service string) ([]byte, error) {
 	if err := CheckService(service); err != nil {
 		return nil, err
 	}
 	return envelope(service)
 }
 
-// AnnounceBody is the body of an announce request: {"rid": ..., "data": [service, port]},
+// announceBody is the body of an announce request: {"rid": ..., "data": [service, port]},
 // the port a JSON number (a grape refuses a string with ERR_GRAPE_SERVICE_PORT).
-func AnnounceBody(service string, port int) ([]byte, error) {
+func announceBody(service string, port int) ([]byte, error) {
 	if err := CheckService(service); err != nil {
 		return nil, err
 	}
-	if err := CheckAnnouncePort(port); err != nil {
+	if err := checkAnnouncePort(port); err != nil {
 		return nil, err
 	}
 	return envelope([]any{service, port})
@@ -77,7 +77,7 @@ func AnnounceBody(service string, port int) ([]byte, error) {
 // unchecked (see Peers); none is an empty list, not an error. The answer must be a JSON
 // array of strings; a JSON string is the grape's error.
 func (h *HTTP) Lookup(ctx context.Context, service string) ([]string, error) {
-	payload, err := LookupBody(service)
+	payload, err := lookupBody(service)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (h *HTTP) Lookup(ctx context.Context, service string) ([]string, error) {
 // many nodes took it, unchecked (see the package function Announce). The answer must be
 // a JSON number, a whole one from 0 up; a JSON string is the grape's error.
 func (h *HTTP) Announce(ctx context.Context, service string, port int) (int, error) {
-	payload, err := AnnounceBody(service, port)
+	payload, err := announceBody(service, port)
 	if err != nil {
 		return 0, err
 	}
