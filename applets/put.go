@@ -120,19 +120,19 @@ func (r *runCtx) putOptions() (putSpec, error) {
 		return spec, r.putExtras(&spec)
 	}
 	var err error
-	if r.IsSet("salt") {
-		if spec.salt, err = checkSalt(r.String("salt")); err != nil {
-			return spec, err
-		}
+	if spec.salt, err = r.saltOption(); err != nil {
+		return spec, err
 	}
 	if r.IsSet("number") {
 		if spec.seq, err = numberPtr(r.String("number"), "sequence number"); err != nil {
 			return spec, err
 		}
 	}
-	if r.IsSet("cas") && r.String("cas") == casAuto {
+	switch {
+	case !r.IsSet("cas"):
+	case r.String("cas") == casAuto:
 		spec.casAuto = true
-	} else if r.IsSet("cas") {
+	default:
 		if spec.cas, err = numberPtr(r.String("cas"), "--cas"); err != nil {
 			return spec, err
 		}

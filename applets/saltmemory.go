@@ -29,10 +29,10 @@ func (f *fresh) saveSalts(salts map[bep44.Target][]byte) {
 // rememberedSalt is the salt put remembered for target, or nil. It costs one
 // read of the salt file; a state that cannot be read is a warning.
 func (f *fresh) rememberedSalt(target bep44.Target) []byte {
-	if f.r.dirs.state == "" {
-		return nil
-	}
 	s := f.state()
+	if s == nil {
+		return nil // no state folder: nothing remembered (a get warns once when it records)
+	}
 	salt, ok, err := s.Salt(target)
 	if err != nil {
 		f.warnSalt.Do(func() { f.r.warnf("the salts of your items cannot be read: %v", err) })
