@@ -31,6 +31,15 @@ func batchFlags() []cli.Flag {
 	}
 }
 
+// parseJobs reads --jobs: a decimal number from 1 to 256, requests in flight at once.
+func parseJobs(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 256 || s[0] < '0' || s[0] > '9' {
+		return 0, usagef("--jobs %q is not a number from 1 to 256", s)
+	}
+	return n, nil
+}
+
 // batchResult is one output line of a batch, and the item's exit code.
 type batchResult struct {
 	line any
@@ -64,10 +73,7 @@ func (r *runCtx) runBatch(gc *grapeClient, prepare func(line []byte) batchItem) 
 	if r.NArg() > 0 {
 		return usagef("--batch reads the items from standard input: no operands (got %q)", r.Args().First())
 	}
-	jobs, err := strconv.Atoi(r.String(flagJobs))
-	if err != nil || jobs < 1 || jobs > 256 {
-		return usagef("--jobs %q is not a number from 1 to 256", r.String(flagJobs))
-	}
+	jobs := gc.jobs
 
 	pending := make(chan chan batchResult, jobs)
 	worst, failed := ExitOK, 0

@@ -76,6 +76,7 @@ type grapeClient struct {
 	timeout   time.Duration   // for each operation
 	connect   time.Duration   // for each connection
 	where     string          // host:port of the one grape, for messages; errors from several name theirs
+	jobs      int             // with --batch, requests in flight at once; 0 for a single request
 }
 
 // grapeOptions reads and checks the common network options.
@@ -89,9 +90,12 @@ func (r *runCtx) grapeOptions() (*grapeClient, error) {
 	}
 	pool := 0 // one request per process: a connection of its own, no pool
 	if r.Bool(flagBatch) {
-		pool, _ = strconv.Atoi(r.String(flagJobs)) // checked by runBatch before anything is sent
+		var err error
+		if pool, err = parseJobs(r.String(flagJobs)); err != nil {
+			return nil, err
+		}
 	}
-	gc := &grapeClient{timeout: timeout, connect: connect}
+	gc := &grapeClient{timeout: timeout, connect: connect, jobs: pool}
 	var grapes []*grape.HTTP
 	for _, a := range addrs {
 		p := cmp.Or(a.port, port)
