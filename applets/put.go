@@ -148,6 +148,21 @@ func numberPtr(s, what string) (*int64, error) {
 	return &n, nil
 }
 
+// readValueFrom reads a value from rd, what it is called in messages. It reads
+// one byte past the limit to tell "too large" without reading all of a huge (or
+// endless) input, whose size is then unknown.
+func readValueFrom(rd io.Reader, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(rd, bep44.MaxNodeValue+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the value from %s: %w", what, err)
+	}
+	if len(b) > bep44.MaxNodeValue {
+		return nil, usagef("%v: %s holds more than %d bytes, a grape stores at most %d",
+			bep44.ErrValueTooLarge, what, bep44.MaxNodeValue, bep44.MaxNodeValue)
+	}
+	return b, checkValue(b)
+}
+
 // readValue gets the value from the operands, or from standard input for a lone "-".
 func readValue(r *runCtx) ([]byte, error) {
 	args := r.Args().Slice()
@@ -157,17 +172,7 @@ func readValue(r *runCtx) ([]byte, error) {
 		return nil, withCode(ExitUsage, fmt.Errorf("no value given"),
 			fmt.Sprintf("'%s VALUE...' stores the words given; '%s -' reads the value from standard input", r.prog, r.prog))
 	case len(args) == 1 && args[0] == "-":
-		// Read one byte past the limit to tell "too large" without reading all of a huge
-		// (or endless) input; its size is then unknown.
-		b, err := io.ReadAll(io.LimitReader(r.stdin, bep44.MaxNodeValue+1))
-		if err != nil {
-			return nil, fmt.Errorf("reading the value from standard input: %w", err)
-		}
-		if len(b) > bep44.MaxNodeValue {
-			return nil, usagef("%v: standard input holds more than %d bytes, a grape stores at most %d",
-				bep44.ErrValueTooLarge, bep44.MaxNodeValue, bep44.MaxNodeValue)
-		}
-		v = b
+		return readValueFrom(r.stdin, "standard input")
 	default:
 		v = []byte(strings.Join(args, " "))
 	}

@@ -81,15 +81,7 @@ func readValueFile(r *runCtx) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return nil, usagef("cannot read the value: %s is a folder", path)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, bep44.MaxNodeValue+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the value from %s: %w", path, err)
-	}
-	if len(b) > bep44.MaxNodeValue {
-		return nil, usagef("%v: %s holds more than %d bytes, a grape stores at most %d",
-			bep44.ErrValueTooLarge, path, bep44.MaxNodeValue, bep44.MaxNodeValue)
-	}
-	return b, checkValue(b)
+	return readValueFrom(f, path)
 }
 
 // seqFor gives target a default sequence number: the time in microseconds,
