@@ -215,36 +215,50 @@ func (h *HTTP) Get(ctx context.Context, target bep44.Target, salt []byte) (*Answ
 	if err != nil {
 		return nil, err
 	}
-	resp, err := h.post(ctx, "get", payload)
+	body, status, err := h.exchange(ctx, "get", payload)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := h.read(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &ProtocolError{Status: resp.StatusCode, Reason: "unexpected HTTP status", Body: excerpt(body)}
 	}
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%s: %w", target, ErrNotFound)
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	trimmed := bytes.TrimLeft(body, jsonSpace)
 	if len(trimmed) == 0 {
-		return nil, &ProtocolError{Status: resp.StatusCode, Reason: "a blank answer"}
+		return nil, &ProtocolError{Status: status, Reason: "a blank answer"}
 	}
 	switch trimmed[0] {
 	case '"':
-		var s string
-		if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil {
-			return nil, &ProtocolError{Status: resp.StatusCode, Reason: "malformed JSON string", Body: excerpt(body)}
-		}
-		return nil, &GrapeError{Message: s}
+		return nil, grapeMessage(status, body)
 	case '{':
 		return decodeAnswer(body, salt)
 	}
-	return nil, &ProtocolError{Status: resp.StatusCode, Reason: "a get answer must be a JSON object, a JSON string or empty", Body: excerpt(body)}
+	return nil, &ProtocolError{Status: status, Reason: "a get answer must be a JSON object, a JSON string or empty", Body: excerpt(body)}
+}
+
+// HTTP 200.
+func (h *HTTP) exchange(ctx context.Context, op string, payload []byte) ([]byte, int, error) {
+	resp, err := h.post(ctx, op, payload)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := h.read(ctx, resp)
+	if err != nil {
+		return nil, resp.StatusCode, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, resp.StatusCode, &ProtocolError{Status: resp.StatusCode, Reason: "unexpected HTTP status", Body: excerpt(body)}
+	}
+	return body, resp.StatusCode, nil
+}
+
+// grapeMessage reads a JSON string answer as the grape's error.
+func grapeMessage(status int, body []byte) error {
+	var s string
+	if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil {
+		return &ProtocolError{Status: status, Reason: "malformed JSON string", Body: excerpt(body)}
+	}
+	return &GrapeError{Message: s}
 }
 
 // post sends payload to URL/op.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"unicode"
@@ -135,32 +134,6 @@ func (h *HTTP) Announce(ctx context.Context, service string, port int) (int, err
 const jsonSpace = " \t\r\n"
 
 // exchange posts payload to URL/op and returns the answer's body, which must come with
-// HTTP 200.
-func (h *HTTP) exchange(ctx context.Context, op string, payload []byte) ([]byte, int, error) {
-	resp, err := h.post(ctx, op, payload)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	body, err := h.read(ctx, resp)
-	if err != nil {
-		return nil, resp.StatusCode, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, resp.StatusCode, &ProtocolError{Status: resp.StatusCode, Reason: "unexpected HTTP status", Body: excerpt(body)}
-	}
-	return body, resp.StatusCode, nil
-}
-
-// grapeMessage reads a JSON string answer as the grape's error.
-func grapeMessage(status int, body []byte) error {
-	var s string
-	if !utf8.Valid(body) || json.Unmarshal(body, &s) != nil {
-		return &ProtocolError{Status: status, Reason: "malformed JSON string", Body: excerpt(body)}
-	}
-	return &GrapeError{Message: s}
-}
-
 // Peers looks service up and returns its peers once every one has passed CheckPeer; if
 // one fails, the error says which and no peer is returned: an answer holding one
 // malformed peer is not trusted for the others either. None is an empty list.
