@@ -235,6 +235,7 @@ func (h *HTTP) Get(ctx context.Context, target bep44.Target, salt []byte) (*Answ
 	return nil, &ProtocolError{Status: status, Reason: "a get answer must be a JSON object, a JSON string or empty", Body: excerpt(body)}
 }
 
+// exchange posts payload to URL/op and returns the answer's body, which must come with
 // HTTP 200.
 func (h *HTTP) exchange(ctx context.Context, op string, payload []byte) ([]byte, int, error) {
 	resp, err := h.post(ctx, op, payload)

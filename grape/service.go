@@ -133,7 +133,6 @@ func (h *HTTP) Announce(ctx context.Context, service string, port int) (int, err
 // jsonSpace is the white space JSON allows around a value.
 const jsonSpace = " \t\r\n"
 
-// exchange posts payload to URL/op and returns the answer's body, which must come with
 // Peers looks service up and returns its peers once every one has passed CheckPeer; if
 // one fails, the error says which and no peer is returned: an answer holding one
 // malformed peer is not trusted for the others either. None is an empty list.
