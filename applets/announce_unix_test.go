@@ -141,12 +141,16 @@ func testEvery(t *testing.T, announcePort, lookupPort string, count func() int) 
 			if !eventually(5*time.Second, func() bool { return lookupFinds(t, lookupPort, service, "127.0.0.1:4100") }) {
 				t.Fatalf("lookup through port %s does not find %s", lookupPort, service)
 			}
-			time.Sleep(1500 * time.Millisecond)
+			// Announced again (a hang bound, no rate), then a few waits more.
+			if !eventually(5*time.Second, func() bool { return count()-before >= 2 }) {
+				t.Fatalf("not announced again within 5s; stderr:\n%s", p.stderr.String())
+			}
+			time.Sleep(500 * time.Millisecond)
+			// No wait is under 100 ms (0.5 x 200 ms): at most one announce per 100 ms since
+			// the start, however slow the machine.
 			n, elapsed := count()-before, time.Since(start)
-			// One at once, then one per wait, and no wait under 100 ms (0.5 x 200 ms):
-			// at most one announce per 100 ms, and in 1.5 s at least one again.
-			if most := 1 + int(elapsed/(100*time.Millisecond)); n < 2 || n > most {
-				t.Errorf("%d announces in %s, want 2 to %d", n, elapsed.Round(time.Millisecond), most)
+			if most := 1 + int(elapsed/(100*time.Millisecond)); n > most {
+				t.Errorf("%d announces in %s, want at most %d", n, elapsed.Round(time.Millisecond), most)
 			}
 			if !p.running() {
 				t.Fatalf("announce --every ended by itself; stderr:\n%s", p.stderr.String())

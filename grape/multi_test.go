@@ -235,3 +235,22 @@ type timeoutError struct{}
 func (*timeoutError) Error() string   { return "i/o timeout" }
 func (*timeoutError) Timeout() bool   { return true }
 func (*timeoutError) Temporary() bool { return true }
+
+// Lookup and announce go through the same rule: a refused grape is skipped, an
+// answer is final, even one that is an error (an announce no node took).
+func TestMultiLookupAnnounce(t *testing.T) {
+	live, n := countingGrape(t, 200, `["127.0.0.1:4100"]`)
+	peers, err := (&Multi{Grapes: []*HTTP{closedGrape(t), live}}).Lookup(testCtx(t), "svc")
+	if err != nil || len(peers) != 1 || peers[0] != "127.0.0.1:4100" || n.Load() != 1 {
+		t.Errorf("Lookup: %q, %v after %d requests to the live grape, want [127.0.0.1:4100] after 1", peers, err, n.Load())
+	}
+	none, n0 := countingGrape(t, 200, `0`)
+	other, n1 := countingGrape(t, 200, `1`)
+	_, err = Announce(testCtx(t), &Multi{Grapes: []*HTTP{closedGrape(t), none, other}}, "svc", 4100)
+	if !errors.Is(err, ErrNotIndexed) || n0.Load() != 1 || n1.Load() != 0 {
+		t.Errorf("Announce: %v with %d and %d requests, want ErrNotIndexed from the first grape reached and none to the next", err, n0.Load(), n1.Load())
+	}
+	if _, err := (&Multi{}).Lookup(testCtx(t), "svc"); err == nil {
+		t.Errorf("Lookup with no grape: no error")
+	}
+}

@@ -1,6 +1,7 @@
 package grape
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -289,5 +291,30 @@ func TestRPCBadWorker(t *testing.T) {
 	b, err := rpcBody("r", "a<b", json.RawMessage(`{"x":"<&>"}`))
 	if err != nil || string(b) != `["r","a<b",{"x":"<&>"}]` {
 		t.Errorf("rpcBody = %s, %v; want it as given, unescaped", b, err)
+	}
+}
+
+// A worker that closes the connection inside its answer: the error says so and keeps
+// io.ErrUnexpectedEOF in its chain.
+func TestRPCCutAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			http.ReadRequest(bufio.NewReader(c))
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[\"rid\""))
+			c.Close()
+		}
+	}()
+	_, err = NewRPC(time.Second, "", false).Call(testCtx(t), ln.Addr().String(), "s", json.RawMessage(`1`))
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "the worker closed the connection before a complete answer") {
+		t.Errorf("error %v, want the worker's cut answer (io.ErrUnexpectedEOF)", err)
 	}
 }
