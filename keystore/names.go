@@ -102,8 +102,11 @@ func (s *Store) List() ([]Entry, error) {
 			names = append(names, name)
 		}
 	}
+	// The legacy pair is read once: to know whether it is there, and for its entry.
+	var legacy *Pair
+	var legacyErr error
 	if s.LegacyDir != "" {
-		if _, err := s.LoadLegacy(); !errors.Is(err, ErrNoKey) {
+		if legacy, legacyErr = s.LoadLegacy(); !errors.Is(legacyErr, ErrNoKey) {
 			names = append(names, LegacyName)
 		}
 	}
@@ -113,7 +116,12 @@ func (s *Store) List() ([]Entry, error) {
 		n := *s
 		n.Name = name
 		e := Entry{Name: name, Path: n.Path()}
-		if e.Pair, e.Err = n.Load(); e.Err != nil {
+		if name == LegacyName {
+			e.Pair, e.Err = legacy, legacyErr
+		} else {
+			e.Pair, e.Err = n.Load()
+		}
+		if e.Err != nil {
 			e.Pair = nil
 		}
 		list = append(list, e)
