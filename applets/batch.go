@@ -260,6 +260,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 	if err != nil {
 		return err
 	}
+	defer gc.close()
 	var signer bep44.Signer
 	if defaults.mutable {
 		if signer, err = r.signer(); err != nil {
@@ -280,6 +281,9 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 			}
 		}
 		it, err := spec.item(signer, c)
+		if err == nil {
+			err = gc.checkItem(it)
+		}
 		if err != nil {
 			return batchItem{fail: batchResult{err: err}}
 		}
@@ -380,6 +384,7 @@ func (r *runCtx) getBatch(defaultSalt []byte, f *fresh) error {
 	if err != nil {
 		return err
 	}
+	defer gc.close()
 	defer f.save()
 	return r.runBatch(gc, func(line []byte) batchItem {
 		fail := func(hash string, err error) batchItem { return batchItem{fail: batchResult{line: hash, err: err}} }

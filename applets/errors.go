@@ -9,12 +9,16 @@ import (
 	"net/url"
 	"syscall"
 
+	"grenache/bep44"
 	"grenache/grape"
 )
 
 // explain turns an error from talking to the grape into the message and
 // hints a user can act on, keeping its exit code.
 func (gc *grapeClient) explain(err error) error {
+	if gc.dht != nil {
+		return gc.explainDHT(err)
+	}
 	var ge *grape.GrapeError
 	var oe *net.OpError
 	var ue *url.Error
@@ -46,9 +50,9 @@ func (gc *grapeClient) explain(err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		return withCode(ExitFailure, fmt.Errorf("the grape at %s closed the connection without answering", gc.where),
 			"it may have stopped or crashed; a put may or may not have been stored: get the item to see")
-	case errors.Is(err, grape.ErrCASMismatch):
+	case errors.Is(err, bep44.ErrCASMismatch):
 		return withHints(err, "another writer changed the item: read it again and retry with --cas set to its seq")
-	case errors.Is(err, grape.ErrSeqNotNewer):
+	case errors.Is(err, bep44.ErrSeqTooLow):
 		return withHints(err, "the stored item has this sequence number or a higher one: use a greater -n/--number")
 	case errors.As(err, &ge) && ge.Message == "All queries failed":
 		return withHints(err, "the grape reached no node that accepted the item: most often its peers cannot verify mutable items, or it has none")

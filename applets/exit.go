@@ -57,7 +57,7 @@ func exitCode(err error) int {
 		return ce.code
 	case errors.Is(err, grape.ErrNotFound):
 		return ExitNotFound
-	case errors.Is(err, grape.ErrCASMismatch), errors.Is(err, grape.ErrSeqNotNewer):
+	case errors.Is(err, bep44.ErrCASMismatch), errors.Is(err, bep44.ErrSeqTooLow): // a grape's 301, 302, or a DHT node's
 		return ExitConflict
 	// Input errors are usage errors (cmdError, above) before they get here, so
 	// these come from checking what the network answered.

@@ -30,7 +30,7 @@ var getApplet = &applet{
 		"each gets one JSON line on standard output, in input order: {\"hash\", \"v\", and for mutable\n" +
 		"items \"k\", \"seq\"} or {\"hash\", \"error\", \"exit\"}; the exit code is the highest of the items'.",
 	flags: func() []cli.Flag {
-		return append(append(grapeFlags(),
+		return append(append(itemFlags(),
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "the `SALT` the mutable item was stored with"},
 			&cli.BoolFlag{Name: "value", Aliases: []string{"v"}, Usage: "print the value (the default)"},
 			&cli.BoolFlag{Name: "id", Aliases: []string{"i"}, Usage: "print the id of the node that answered"},
@@ -64,6 +64,7 @@ func runGet(r *runCtx) error {
 	if err != nil {
 		return err
 	}
+	defer gc.close()
 	ctx, cancel := gc.context(context.Background())
 	defer cancel()
 	ans, err := grape.Fetch(ctx, gc.transport, target, salt)

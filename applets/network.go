@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"grenache/grape"
+	"grenache/grape/dhtnode"
 )
 
 // Names of the options every network applet takes, and their environment variables.
@@ -72,7 +73,8 @@ func (r *runCtx) option(flag, env, def, what string) (value, name string) {
 // grapeClient reaches a grape, or several: its transport, the timeouts, and host:port
 // for messages.
 type grapeClient struct {
-	transport grape.Transport // a *grape.HTTP for one grape, a *grape.Multi for several
+	transport grape.Transport // a *grape.HTTP for one grape, a *grape.Multi for several, a DHT node
+	dht       *dhtnode.Node   // the DHT node, with --dht; nil with grapes
 	timeout   time.Duration   // for each operation
 	connect   time.Duration   // for each connection
 	where     string          // host:port of the one grape, for messages; errors from several name theirs
@@ -81,21 +83,32 @@ type grapeClient struct {
 
 // grapeOptions reads and checks the common network options.
 func (r *runCtx) grapeOptions() (*grapeClient, error) {
-	addrs, herr := checkGrapes(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
-	port, perr := parsePort(r.option(flagPort, envPort, defaultPort, "port"))
+	nodes, err := r.dhtNodes()
+	if err != nil {
+		return nil, err
+	}
 	timeout, terr := parseDuration(r.option(flagTimeout, envTimeout, defaultTimeout, "--timeout"))
 	connect, cerr := parseDuration(r.option(flagConnectTimeout, envConnectTimeout, defaultConnectTimeout, "--connect-timeout"))
+	var addrs []grapeAddr
+	var herr, perr error
+	var port int
+	if nodes == nil {
+		addrs, herr = checkGrapes(r.option(flagGrape, envGrape, defaultGrape, "grape host"))
+		port, perr = parsePort(r.option(flagPort, envPort, defaultPort, "port"))
+	}
 	if err := cmp.Or(herr, perr, terr, cerr); err != nil { // the first, in this order
 		return nil, err
 	}
 	pool := 0 // one request per process: a connection of its own, no pool
 	if r.Bool(flagBatch) {
-		var err error
 		if pool, err = parseJobs(r.String(flagJobs)); err != nil {
 			return nil, err
 		}
 	}
 	gc := &grapeClient{timeout: timeout, connect: connect, jobs: pool}
+	if nodes != nil {
+		return gc, gc.startDHT(nodes)
+	}
 	var grapes []*grape.HTTP
 	for _, a := range addrs {
 		p := cmp.Or(a.port, port)
@@ -110,6 +123,13 @@ func (r *runCtx) grapeOptions() (*grapeClient, error) {
 		gc.transport = &grape.Multi{Grapes: grapes, Rotate: r.Bool(flagBatch)}
 	}
 	return gc, nil
+}
+
+// close stops what gc started: the DHT node, if any.
+func (gc *grapeClient) close() {
+	if gc.dht != nil {
+		gc.dht.Close()
+	}
 }
 
 // context bounds one operation by --timeout.

@@ -36,7 +36,7 @@ var putApplet = &applet{
 		"the options' values. Each item gets one JSON line on standard output, in input order:\n" +
 		"{\"hash\": ...} or {\"error\": ..., \"exit\": CODE}; the exit code is the highest of the items'.",
 	flags: func() []cli.Flag {
-		return append(append(grapeFlags(),
+		return append(append(itemFlags(),
 			&cli.BoolFlag{Name: "mutable", Aliases: []string{"m"}, Usage: "store a mutable item signed with your key pair"},
 			&cli.StringFlag{Name: "salt", Aliases: []string{"s"}, Usage: "store the mutable item under `SALT` (1 to 64 bytes)"},
 			&cli.StringFlag{Name: "number", Aliases: []string{"n"}, Usage: "sequence number `SEQ` of the mutable item (default: the time in microseconds, or the highest seq known + 1)"},
@@ -79,6 +79,7 @@ func runPut(r *runCtx) error {
 	if err != nil {
 		return err
 	}
+	defer gc.close()
 	var signer bep44.Signer
 	if spec.mutable {
 		if signer, err = r.signer(); err != nil {
@@ -91,6 +92,9 @@ func runPut(r *runCtx) error {
 	explicitSeq := spec.seq != nil
 	it, err := r.putItem(ctx, gc.transport, gc.explain, &spec, signer, f)
 	if err != nil {
+		return err
+	}
+	if err := gc.checkItem(it); err != nil {
 		return err
 	}
 	if spec.dryRun {

@@ -169,9 +169,9 @@ func (r *runCtx) putItem(ctx context.Context, t grape.Transport, explain func(er
 // putError adds the hints of put's own options to a failed store.
 func putError(spec *putSpec, explicitSeq bool, err error) error {
 	switch {
-	case spec.casAuto && errors.Is(err, grape.ErrCASMismatch):
+	case spec.casAuto && errors.Is(err, bep44.ErrCASMismatch):
 		return withHints(err, "another writer stored a new version between put's read and its write: run it again")
-	case !explicitSeq && !spec.seqFromGrape && errors.Is(err, grape.ErrSeqNotNewer):
+	case !explicitSeq && !spec.seqFromGrape && errors.Is(err, bep44.ErrSeqTooLow):
 		return withHints(err, "another host stored a higher seq than this one knows: --"+flagSeqFromGrape+" reads it first")
 	}
 	return err

@@ -282,3 +282,28 @@ func kind(tok json.Token) string {
 	}
 	return fmt.Sprintf("%T", tok)
 }
+
+// NodeAnswer is the Answer of a node reached without a grape (a DHT node's reply to a
+// get): it is item, from the node with that id, with its write token (none: ""). Raw is
+// spelled as a grape spells its answers (id, k, seq, sig, token, v: the keys in bencode
+// order, which grapes keep), so get -r prints the same shape over either transport.
+func NodeAnswer(it bep44.Item, id, token []byte) *Answer {
+	a := &Answer{Item: it, ID: hex.EncodeToString(id), Token: hex.EncodeToString(token)}
+	raw := append(make([]byte, 0, 64+2*len(it.V)), `{"id":`...)
+	raw = appendJQString(raw, a.ID)
+	if it.Mutable() {
+		raw = appendJQString(append(raw, `,"k":`...), hex.EncodeToString(it.K))
+		raw = strconv.AppendInt(append(raw, `,"seq":`...), it.Seq, 10)
+		raw = appendJQString(append(raw, `,"sig":`...), hex.EncodeToString(it.Sig))
+	}
+	raw = append(raw, `,"token":`...)
+	if a.Token == "" {
+		raw = append(raw, "null"...)
+	} else {
+		raw = appendJQString(raw, a.Token)
+	}
+	// v as a grape passes it on, as text: bytes that are not UTF-8 become U+FFFD.
+	raw = appendJQString(append(raw, `,"v":`...), strings.ToValidUTF8(string(it.V), "\uFFFD"))
+	a.Raw = append(raw, '}')
+	return a
+}

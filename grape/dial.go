@@ -20,7 +20,7 @@ var loopback = []string{"127.0.0.1", "::1"}
 
 func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || !isLocalhost(host) {
+	if err != nil || !IsLocalhost(host) {
 		return d.net.DialContext(ctx, network, addr)
 	}
 	var first error
@@ -39,9 +39,9 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	return nil, first
 }
 
-// isLocalhost reports whether host is "localhost" or a name under it, with or without
+// IsLocalhost reports whether host is "localhost" or a name under it, with or without
 // the root's trailing dot, in any case.
-func isLocalhost(host string) bool {
+func IsLocalhost(host string) bool {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }

@@ -100,8 +100,8 @@ func TestIsLocalhost(t *testing.T) {
 		"x.y.localhost.": true, "localhostx": false, "notlocalhost": false, "localhost.com": false,
 		"127.0.0.1": false, "": false, ".": false, "localhost..": false,
 	} {
-		if got := isLocalhost(host); got != want {
-			t.Errorf("isLocalhost(%q) = %t, want %t", host, got, want)
+		if got := IsLocalhost(host); got != want {
+			t.Errorf("IsLocalhost(%q) = %t, want %t", host, got, want)
 		}
 	}
 }

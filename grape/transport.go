@@ -64,10 +64,8 @@ type mutableError struct{ error }
 func (e mutableError) Unwrap() error        { return e.error }
 func (e mutableError) Is(target error) bool { return target == ErrMutable }
 
-// Fetch gets the item under target and returns it only when it checks out: a salt in the
-// answer is the salt asked for, the item's limits hold, it is stored under target, and a
-// mutable item's signature verifies with the salt asked for. It is the one way callers
-// read items.
+// Fetch gets the item under target and returns it only when it checks out (Check). It
+// is the one way callers read items.
 func Fetch(ctx context.Context, t Transport, target bep44.Target, salt []byte) (*Answer, error) {
 	a, err := t.Get(ctx, target, salt)
 	if err != nil {
@@ -76,14 +74,25 @@ func Fetch(ctx context.Context, t Transport, target bep44.Target, salt []byte) (
 	if a == nil {
 		return nil, fmt.Errorf("get %s: the transport returned no answer and no error", target)
 	}
-	if a.AnsweredSalt != nil && *a.AnsweredSalt != string(salt) {
-		return nil, fmt.Errorf("%w: the answer's salt %q is not the salt asked with %q", bep44.ErrTargetMismatch, *a.AnsweredSalt, salt)
-	}
-	if err := a.Item.Check(target); err != nil {
-		if a.Item.Mutable() {
-			return nil, mutableError{err}
-		}
+	if err := Check(a, target, salt); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// Check is what Fetch requires of an answer: a salt in it is the salt asked for, the
+// item's limits hold, it is stored under target, and a mutable item's signature verifies
+// with the salt asked for. A transport that hears several answers (a DHT node) uses it to
+// choose among them; Fetch checks its choice again.
+func Check(a *Answer, target bep44.Target, salt []byte) error {
+	if a.AnsweredSalt != nil && *a.AnsweredSalt != string(salt) {
+		return fmt.Errorf("%w: the answer's salt %q is not the salt asked with %q", bep44.ErrTargetMismatch, *a.AnsweredSalt, salt)
+	}
+	if err := a.Item.Check(target); err != nil {
+		if a.Item.Mutable() {
+			return mutableError{err}
+		}
+		return err
+	}
+	return nil
 }
