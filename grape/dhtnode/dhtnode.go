@@ -109,6 +109,10 @@ func Start(ctx context.Context, bootstrap []string) (*Node, error) {
 	cfg.StartingNodes = func() ([]dht.Addr, error) { return boot, nil }
 	cfg.QueryResendDelay = func() time.Duration { return resendDelay }
 	cfg.Logger = quiet()
+	// The library also writes through its log package's Default logger, to standard
+	// error: a malformed message, quoted, from any node. This process is the node's
+	// only user: drop them too.
+	alog.Default = quiet()
 	s, err := dht.NewServer(cfg)
 	if err != nil {
 		conn.Close()
@@ -326,9 +330,13 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 	if err := ctx.Err(); err != nil {
 		return target, fmt.Errorf("put %s to the DHT: %w", target, err)
 	}
+	// seq goes with immutable items too, as 0: the library's own nodes refuse a put
+	// without it, and the BEP's other nodes ignore it there.
+	var seq int64
 	args := krpc.MsgArgs{
-		ID: n.s.ID(),
-		V:  bencode.Bytes(strconv.Itoa(len(it.V)) + ":" + string(it.V)),
+		ID:  n.s.ID(),
+		V:   bencode.Bytes(strconv.Itoa(len(it.V)) + ":" + string(it.V)),
+		Seq: &seq,
 	}
 	if it.Mutable() {
 		args.Seq, args.Salt = &it.Seq, it.Salt
