@@ -282,7 +282,7 @@ func (r *runCtx) putBatch(defaults putSpec) error {
 		}
 		it, err := spec.item(signer, c)
 		if err == nil {
-			err = gc.checkItem(it)
+			err = gc.checkItem(it, spec.cas)
 		}
 		if err != nil {
 			return batchItem{fail: batchResult{err: err}}

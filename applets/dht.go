@@ -75,15 +75,19 @@ func (gc *grapeClient) startDHT(nodes []string) error {
 	return nil
 }
 
-// checkItem refuses, before anything is sent, an item the transport cannot carry: over
+// checkItem refuses, before anything is sent, a put the transport cannot carry: over
 // --dht, a value longer than BEP 44 allows (a bencoded 1000 bytes), which other nodes
-// refuse; a grape's limits were checked as the value was read.
-func (gc *grapeClient) checkItem(it *bep44.Item) error {
+// refuse, and cas 0, which the DHT library leaves out; a grape's limits were checked as
+// the value was read.
+func (gc *grapeClient) checkItem(it *bep44.Item, cas *int64) error {
 	if gc.dht == nil {
 		return nil
 	}
 	if err := bep44.CheckBEPValue(it.V); err != nil {
 		return usagef("%v (over --dht, BEP 44's limit)", err)
+	}
+	if cas != nil && *cas == 0 {
+		return usagef("--cas 0 cannot be sent over --dht (the DHT library leaves a cas of 0 out): use a grape")
 	}
 	return nil
 }

@@ -47,6 +47,8 @@ func TestIntegration(t *testing.T) {
 			env.Setenv("GRENACHE_GRAPE", "127.0.0.1")
 			env.Setenv("GRAPE1_PORT", strconv.Itoa(net.Grapes[0].APIPort))
 			env.Setenv("GRAPE2_PORT", strconv.Itoa(net.Grapes[1].APIPort))
+			env.Setenv("GRAPE1_DHT", "127.0.0.1:"+strconv.Itoa(net.Grapes[0].DHTPort))
+			env.Setenv("GRAPE2_DHT", "127.0.0.1:"+strconv.Itoa(net.Grapes[1].DHTPort))
 			env.Setenv("GRENACHE_PORT", strconv.Itoa(net.Grapes[0].APIPort))
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))

@@ -94,7 +94,7 @@ func runPut(r *runCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := gc.checkItem(it); err != nil {
+	if err := gc.checkItem(it, spec.cas); err != nil {
 		return err
 	}
 	if spec.dryRun {

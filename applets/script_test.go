@@ -51,6 +51,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits": cmdExits, "getfile": cmdGetFile, "repeat": cmdRepeat, "forget": cmdForget, "getexits": cmdGetExits, "envfile": cmdEnvFile,
 			"peers": cmdPeers, "grapeanswer": cmdGrapeAnswer, "announces": cmdAnnounces,
+			"dhtnodes": cmdDHTNodes, "dhtgarbage": cmdDHTGarbage,
 		},
 		Setup: func(env *testscript.Env) error {
 			srv := grapetest.NewServer()

@@ -11,6 +11,7 @@
 package dhtnode
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -164,12 +165,13 @@ func (n *Node) Where() string { return n.where }
 // walk is what a get walk heard.
 type walk struct {
 	mu       sync.Mutex
-	answered int           // nodes that replied
-	last     time.Time     // when the last one did
-	slowest  time.Duration // the longest a node took to reply
-	best     *grape.Answer // the verified answer chosen so far
-	failed   error         // why the first value that did not check out failed
-	first    chan struct{} // closed when an immutable item checked out
+	answered int              // nodes that replied
+	last     time.Time        // when the last one did
+	slowest  time.Duration    // the longest a node took to reply
+	best     *grape.Answer    // the verified answer chosen so far
+	held     map[string]int64 // node address (IP:port) → the seq of the verified mutable item it answered
+	failed   error            // why the first value that did not check out failed
+	first    chan struct{}    // closed when an immutable item checked out
 }
 
 // walk asks the nodes closest to target for it, from the starting nodes on, until no
@@ -178,7 +180,7 @@ type walk struct {
 // check out the highest seq wins. The returned operation has stopped: its closest nodes,
 // with their write tokens, can be read.
 func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopAtFirst bool) (*walk, *traversal.Operation) {
-	w := &walk{first: make(chan struct{})}
+	w := &walk{first: make(chan struct{}), held: make(map[string]int64)}
 	var once sync.Once
 	op := traversal.Start(traversal.OperationInput{
 		Target: krpc.ID(target),
@@ -209,6 +211,9 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 					if w.best == nil || a.Item.Mutable() && a.Item.Seq > w.best.Item.Seq {
 						w.best = a
 					}
+					if a.Item.Mutable() {
+						w.held[addr.String()] = a.Item.Seq
+					}
 					w.mu.Unlock()
 					if !a.Item.Mutable() && stopAtFirst {
 						once.Do(func() { close(w.first) })
@@ -216,6 +221,19 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 				}
 			}
 			tqr := res.TraversalQueryResult(addr)
+			if len(r.Nodes) == 0 && len(r.Nodes6) == 0 {
+				// A grape's node that holds the item answers with it and without the
+				// nodes it knows (BEP 44 asks for both): ask it for them, or the walk
+				// ends there and misses the other holders, which may hold a newer seq,
+				// and the other nodes a put should go to.
+				fn := n.s.Query(qctx, dht.NewAddr(addr.UDP()), "find_node", dht.QueryInput{
+					MsgArgs:      krpc.MsgArgs{ID: n.s.ID(), Target: krpc.ID(target), Want: []krpc.Want{krpc.WantNodes, krpc.WantNodes6}},
+					RateLimiting: dht.QueryRateLimiting{NotAny: true},
+				})
+				if fr := fn.Reply.R; fn.Err == nil && fr != nil {
+					tqr.Nodes, tqr.Nodes6 = fr.Nodes, fr.Nodes6
+				}
+			}
 			// A node that gave no token cannot be written to: keep it out of the closest
 			// nodes the walk reports (it still tells of others).
 			if _, ok := tqr.ClosestData.(string); !ok {
@@ -313,11 +331,14 @@ func (n *Node) Get(ctx context.Context, target bep44.Target, salt []byte) (*grap
 }
 
 // Put walks the DHT for the nodes closest to the item's target, then stores it with each
-// of them, with its write token. It succeeds when one node took it and none refused it
-// as a conflict: a node's 301 (cas mismatch) or 302 (seq not newer) is an error wrapping
-// bep44.ErrCASMismatch or bep44.ErrSeqTooLow, whoever else took it. A value longer than
-// BEP 44 allows (a bencoded 1000 bytes; other nodes refuse more) is refused before
-// anything is sent, as is cas 0, which the library cannot send.
+// of them, with its write token. A node's 301 (cas mismatch) or 302 (seq not newer) makes
+// the error wrap bep44.ErrCASMismatch or bep44.ErrSeqTooLow, unless the walk saw that
+// node hold an older version than another node did: a grape's own node keeps the version
+// it held when its grape stored a newer one (with the other nodes only), and would
+// otherwise refuse every put that follows the newer one, for ever. Else the put succeeds
+// when one node took it, as over a grape. A value longer than BEP 44 allows (a bencoded
+// 1000 bytes; other nodes refuse more) is refused before anything is sent, as is cas 0,
+// which the library cannot send.
 func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Target, error) {
 	target := it.Target()
 	if err := bep44.CheckBEPValue(it.V); err != nil {
@@ -348,7 +369,11 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 	}
 	var closest []peer
 	op.Closest().Range(func(e k_nearest_nodes.Elem) {
-		closest = append(closest, peer{e.Addr.String(), e.Data.(string)}) // walk kept string tokens only
+		p := peer{addr: e.Addr.String(), token: e.Data.(string)} // walk kept string tokens only
+		if seq, ok := w.held[p.addr]; ok && w.best != nil && seq < w.best.Item.Seq {
+			p.stale = true
+		}
+		closest = append(closest, p)
 	})
 	if len(closest) == 0 {
 		if w.answered == 0 {
@@ -379,8 +404,12 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 	return target, outcome(closest, errs)
 }
 
-// peer is a node to store an item with: its address (IP:port) and write token.
-type peer struct{ addr, token string }
+// peer is a node to store an item with: its address (IP:port) and write token, and
+// whether it held an older version than another node did.
+type peer struct {
+	addr, token string
+	stale       bool
+}
 
 // Refused is a node's KRPC error answer to a put.
 type Refused struct {
@@ -410,35 +439,41 @@ func refusal(res dht.QueryResult) error {
 }
 
 // outcome is a put's result from what each of the closest nodes did with it (errs[i]:
-// nil when peers[i] stored it): a conflict if any node refused it as one, else success
-// if any node stored it.
+// nil when peers[i] stored it): a conflict when a node that did not hold an older version
+// refused it as one; else success when a node stored it; else a conflict when a node
+// refused it as one, else ErrNotStored.
 func outcome(peers []peer, errs []error) error {
-	stored, conflict := 0, 0
-	for _, err := range errs {
+	stored, conflict, staleConflict := false, 0, 0
+	for i, err := range errs {
 		var r *Refused
 		switch {
 		case err == nil:
-			stored++
+			stored = true
+		case errors.As(err, &r) && (r.Code == 301 || r.Code == 302) && peers[i].stale:
+			staleConflict = max(staleConflict, r.Code)
 		case errors.As(err, &r) && (r.Code == 301 || r.Code == 302):
 			conflict = max(conflict, r.Code) // 302 words it best when both came
 		}
 	}
+	if conflict == 0 && stored {
+		return nil
+	}
+	conflict = cmp.Or(conflict, staleConflict)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d nodes stored it", stored, len(peers))
+	fmt.Fprintf(&b, "%d nodes", len(peers))
 	for i, err := range errs {
-		if err != nil {
-			fmt.Fprintf(&b, "; %s %v", peers[i].addr, err)
+		if err == nil {
+			err = errors.New("stored it")
 		}
+		fmt.Fprintf(&b, "; %s %v", peers[i].addr, err)
 	}
-	switch {
-	case conflict == 301:
+	switch conflict {
+	case 301:
 		return fmt.Errorf("a DHT node answered 301: %w: the stored sequence number is not the cas given; re-read the item and try again (%s)", bep44.ErrCASMismatch, b.String())
-	case conflict == 302:
+	case 302:
 		return fmt.Errorf("a DHT node answered 302: %w: a node holds this item with an equal or higher sequence number (%s)", bep44.ErrSeqTooLow, b.String())
-	case stored == 0:
-		return fmt.Errorf("%w (%s)", ErrNotStored, b.String())
 	}
-	return nil
+	return fmt.Errorf("%w (%s)", ErrNotStored, b.String())
 }
 
 // Lookup is not offered: grapes keep service announcements.

@@ -199,8 +199,8 @@ func TestMutableWithoutSeq(t *testing.T) {
 }
 
 // A put that every node refused is an error (the library's getput.Put returns none),
-// naming each node and its words; a conflict from any node is bep44's error, whoever
-// else stored the item.
+// naming each node and its words, a conflict when a node refused it as one, unless that
+// node held an older version than another and a node took it.
 func TestPutRefused(t *testing.T) {
 	it, _ := bep44.NewImmutable([]byte("refused"))
 	a := holder(t, nil, dhttest.Error(205, "message (v field) too big"))
@@ -209,7 +209,7 @@ func TestPutRefused(t *testing.T) {
 	if !errors.Is(err, ErrNotStored) {
 		t.Fatalf("every node refused: %v, want ErrNotStored", err)
 	}
-	for _, want := range []string{"0 of 2 nodes stored it", a.Addr() + ` refused it (KRPC 205 "message (v field) too big")`, b.Addr() + ` refused it (KRPC 202`} {
+	for _, want := range []string{"(2 nodes;", a.Addr() + ` refused it (KRPC 205 "message (v field) too big")`, b.Addr() + ` refused it (KRPC 202`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%v\ndoes not say %q", err, want)
 		}
@@ -217,24 +217,40 @@ func TestPutRefused(t *testing.T) {
 
 	s := signer(t, 3)
 	m := mutable(t, s, "x", 5, "five")
-	ok := holder(t, nil, nil)
 	seq := holder(t, nil, dhttest.Error(302, "sequence number less than current"))
-	_, err = start(t, ok.Addr(), seq.Addr()).Put(ctx(t), m, nil)
-	if !errors.Is(err, bep44.ErrSeqTooLow) || !strings.Contains(err.Error(), "1 of 2 nodes stored it") {
-		t.Errorf("one node refused with 302: %v", err)
+	_, err = start(t, b.Addr(), seq.Addr()).Put(ctx(t), m, nil)
+	if !errors.Is(err, bep44.ErrSeqTooLow) {
+		t.Errorf("refused with 302 and 202: %v, want seq too low", err)
 	}
 	cas := holder(t, nil, dhttest.Error(301, "CAS mismatch"))
 	four := int64(4)
-	_, err = start(t, ok.Addr(), cas.Addr()).Put(ctx(t), m, &four)
+	_, err = start(t, cas.Addr(), b.Addr()).Put(ctx(t), m, &four)
 	if !errors.Is(err, bep44.ErrCASMismatch) {
-		t.Errorf("one node refused with 301: %v", err)
+		t.Errorf("refused with 301 and 202: %v, want cas mismatch", err)
 	}
 	if got := cas.Queries(); len(got) < 2 || got[len(got)-1].A.Cas != 4 || *got[len(got)-1].A.Seq != 5 {
 		t.Errorf("the put did not carry cas 4 and seq 5: %+v", got)
 	}
 
-	_, err = start(t, ok.Addr()).Put(ctx(t), m, nil)
-	if err != nil {
+	// A node that held an older version than another node refuses a put that follows
+	// the newer one: it does not make the put fail when another node took it.
+	stale := holder(t, mutable(t, s, "x", 3, "three"), dhttest.Error(301, "CAS mismatch"))
+	current := holder(t, mutable(t, s, "x", 4, "four"), nil)
+	if _, err = start(t, stale.Addr(), current.Addr()).Put(ctx(t), m, &four); err != nil {
+		t.Errorf("the node holding seq 4 stored it, the one holding seq 3 refused: %v", err)
+	}
+	// A node holding the newest version seen that refuses is a conflict, whoever took it.
+	newest := holder(t, mutable(t, s, "x", 4, "four"), dhttest.Error(301, "CAS mismatch"))
+	_, err = start(t, stale.Addr(), current.Addr(), newest.Addr()).Put(ctx(t), m, &four)
+	if !errors.Is(err, bep44.ErrCASMismatch) || !strings.Contains(err.Error(), current.Addr()+" stored it") {
+		t.Errorf("a node holding seq 4 refused, another took it: %v, want cas mismatch", err)
+	}
+	// With no version seen, a refusal from any node is a conflict.
+	ok := holder(t, nil, nil)
+	if _, err = start(t, ok.Addr(), cas.Addr()).Put(ctx(t), m, &four); !errors.Is(err, bep44.ErrCASMismatch) {
+		t.Errorf("one node took it, one refused: %v, want cas mismatch", err)
+	}
+	if _, err = start(t, ok.Addr()).Put(ctx(t), m, &four); err != nil {
 		t.Errorf("a node stored it: %v", err)
 	}
 }

@@ -82,18 +82,29 @@ type Fake struct {
 	conn net.PacketConn
 	// Answer returns the reply to a query (its T is filled in), or nil for none.
 	Answer func(q *krpc.Msg) *krpc.Msg
-	mu     sync.Mutex
-	got    []krpc.Msg
-	done   chan struct{}
+	// Raw, when set, returns the bytes to send instead, as they are.
+	Raw  func(q *krpc.Msg) []byte
+	mu   sync.Mutex
+	got  []krpc.Msg
+	done chan struct{}
 }
 
 // NewFake starts a scripted node on 127.0.0.1.
 func NewFake(answer func(q *krpc.Msg) *krpc.Msg) (*Fake, error) {
+	return newFake(&Fake{Answer: answer})
+}
+
+// NewRawFake starts a scripted node that answers raw's bytes as they are.
+func NewRawFake(raw func(q *krpc.Msg) []byte) (*Fake, error) {
+	return newFake(&Fake{Raw: raw})
+}
+
+func newFake(f *Fake) (*Fake, error) {
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	f := &Fake{conn: conn, Answer: answer, done: make(chan struct{})}
+	f.conn, f.done = conn, make(chan struct{})
 	go f.serve()
 	return f, nil
 }
@@ -115,6 +126,10 @@ func (f *Fake) serve() {
 		f.mu.Lock()
 		f.got = append(f.got, q)
 		f.mu.Unlock()
+		if f.Raw != nil {
+			f.conn.WriteTo(f.Raw(&q), from)
+			continue
+		}
 		r := f.Answer(&q)
 		if r == nil {
 			continue
