@@ -130,14 +130,15 @@ demo: grapes build
 # Process-level timings of the static binary against one-shot curl, with
 # hyperfine, on grapes of its own (free loopback ports), and the Go benchmarks
 # for in-process costs; writes docs/bench.md. As root it installs curl and
-# hyperfine when missing. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 30";
+# hyperfine when missing. BASELINE=PATH also times another build (an earlier
+# grenache) in the same runs. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 30";
 # see scripts/bench/main.go.
 bench: grapes build
 	@for t in curl hyperfine; do command -v $$t >/dev/null && continue; \
 	  if [ "$$(id -u)" -eq 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t; } || exit 1; \
 	  else echo "make bench needs $$t: sudo apt-get install $$t" >&2; exit 1; fi; done
-	$(GO) run ./scripts/bench -bin ./grenache -out docs/bench.md $(BENCHFLAGS)
+	$(GO) run ./scripts/bench -bin ./grenache $(if $(BASELINE),-baseline $(BASELINE)) -out docs/bench.md $(BENCHFLAGS)
 
 install: build docs
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(BASHDIR)' '$(DESTDIR)$(ZSHDIR)' '$(DESTDIR)$(FISHDIR)'

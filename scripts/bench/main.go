@@ -1,13 +1,15 @@
 // Command bench times grenache as a process against one-shot curl, on two
 // grapes of its own (grapenet), with hyperfine, and writes a markdown report.
 //
-//	go run ./scripts/bench [-bin ./grenache] [-out docs/bench.md] [-runs 100] [-items 1000]
+//	go run ./scripts/bench [-bin ./grenache] [-baseline OLD] [-out docs/bench.md] [-runs 100] [-items 1000]
 //
 // make bench builds the binary, installs curl and hyperfine when missing, and
 // runs it. Single items: put, put --mutable --salt, get and get --salt of a
 // mutable item, each as a grenache process and as a curl process posting the
 // very body grenache sends. Then -items items in one --batch process against
-// a shell loop of one process per item. The in-process costs are the Go
+// a shell loop of one process per item. With -baseline, each single-item
+// command of another build is timed in the same hyperfine runs, so that a
+// change's cost is measured under the same load. The in-process costs are the Go
 // benchmarks (go test -bench ./bep44 ./grape ./applets/state), whose lines the report quotes.
 package main
 
@@ -39,6 +41,7 @@ var (
 	runs   = flag.Int("runs", 100, "timed runs of each single-item command")
 	warmup = flag.Int("warmup", 5, "untimed runs before them")
 	items  = flag.Int("items", 1000, "items of the batch timings (0: none)")
+	base   = flag.String("baseline", "", "another grenache binary (an earlier build) to time in the same runs")
 )
 
 // goBenchPackages hold the Go benchmarks whose lines the report quotes.
@@ -95,6 +98,14 @@ func run() error {
 	if rep.version, err = b.grenache("--version"); err != nil {
 		return err
 	}
+	if *base != "" {
+		if b.baseline, err = filepath.Abs(*base); err != nil {
+			return err
+		}
+		if rep.baseVersion, err = output(b.baseline, "--version"); err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
+	}
 	if _, err := b.grenache("keygen"); err != nil {
 		return err
 	}
@@ -136,6 +147,7 @@ func run() error {
 
 type bench struct {
 	exe, tmp, nonce string
+	baseline        string // -baseline, absolute; "" without
 	put, get        int // API ports: puts through grape 1, gets through grape 2
 	env             []string
 	signer          bep44.Signer
@@ -252,6 +264,7 @@ type result struct {
 type single struct {
 	name           string
 	grenache, curl result
+	baseline       *result // with -baseline
 }
 
 // hyperfine times grenache against curl for one operation.
@@ -279,9 +292,17 @@ func (b *bench) hyperfine(o op) (single, error) {
 	if len(o.bodies) > 1 {
 		// The next signed body (the next seq), before each of curl's runs.
 		next := `set -- ` + quote(queue) + `/*; mv "$1" ` + quote(body)
-		args = append(args, "--prepare", "true", "--prepare", quote("sh", "-c", next))
+		args = append(args, "--prepare", "true")
+		if b.baseline != "" {
+			args = append(args, "--prepare", "true")
+		}
+		args = append(args, "--prepare", quote("sh", "-c", next))
 	}
-	args = append(args, "-n", "grenache", quote(append([]string{b.exe}, o.args...)...), "-n", "curl", curl)
+	args = append(args, "-n", "grenache", quote(append([]string{b.exe}, o.args...)...))
+	if b.baseline != "" {
+		args = append(args, "-n", "baseline", quote(append([]string{b.baseline}, o.args...)...))
+	}
+	args = append(args, "-n", "curl", curl)
 	fmt.Fprintf(os.Stderr, "bench: %s\n", o.name)
 	rs, err := b.runHyperfine(args, filepath.Join(dir, "hyperfine.json"))
 	if err != nil {
@@ -296,7 +317,10 @@ func (b *bench) hyperfine(o op) (single, error) {
 			return single{}, err
 		}
 	}
-	return single{o.name, rs[0], rs[1]}, nil
+	if b.baseline != "" {
+		return single{o.name, rs[0], rs[2], &rs[1]}, nil
+	}
+	return single{o.name, rs[0], rs[1], nil}, nil
 }
 
 // checkStored: a stale seq is answered HTTP 302, which curl -f does not
@@ -412,6 +436,7 @@ func goBench() ([]string, error) {
 
 type report struct {
 	version, hyperfine, load string
+	baseVersion              string // the baseline's --version
 	singles                  []single
 	batches                  []batch
 	gobench                  []string
@@ -434,6 +459,14 @@ func (r *report) markdown() []byte {
 	for _, s := range r.singles {
 		fmt.Fprintf(&w, "| %s | %s | %s | %.2f | %s ± %s | %s ± %s |\n", s.name, ms(s.grenache.median), ms(s.curl.median),
 			s.grenache.median/s.curl.median, ms(s.grenache.mean), ms(s.grenache.stddev), ms(s.curl.mean), ms(s.curl.stddev))
+	}
+	if len(r.singles) > 0 && r.singles[0].baseline != nil {
+		fmt.Fprintf(&w, "\nThe same runs, with a baseline build (`-baseline %s`, %s) timed between grenache and curl:\n\n", *base, r.baseVersion)
+		fmt.Fprintf(&w, "| operation | grenache median | baseline median | grenache − baseline (ms) | grenache ÷ curl | baseline ÷ curl |\n|---|--:|--:|--:|--:|--:|\n")
+		for _, s := range r.singles {
+			fmt.Fprintf(&w, "| %s | %s | %s | %+.2f | %.2f | %.2f |\n", s.name, ms(s.grenache.median), ms(s.baseline.median),
+				(s.grenache.median-s.baseline.median)*1000, s.grenache.median/s.curl.median, s.baseline.median/s.curl.median)
+		}
 	}
 	if len(r.batches) > 0 {
 		fmt.Fprintf(&w, "\n## %d items\n\nOne `grenache put --batch` (or `get --batch`) process against a shell loop of one grenache process per item; `hyperfine` through sh, 3 runs after 1 untimed; seconds.\n\n", *items)
