@@ -148,7 +148,7 @@ func run() error {
 type bench struct {
 	exe, tmp, nonce string
 	baseline        string // -baseline, absolute; "" without
-	put, get        int // API ports: puts through grape 1, gets through grape 2
+	put, get        int    // API ports: puts through grape 1, gets through grape 2
 	env             []string
 	signer          bep44.Signer
 }
