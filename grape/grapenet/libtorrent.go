@@ -24,6 +24,9 @@ import (
 // does not see it).
 const Python = "/usr/bin/python3"
 
+// python is Python, replaced by a test that checks the message when it is missing.
+var python = Python
+
 // LibtorrentMissing is what LaunchLibtorrent says when Debian's Python or its
 // libtorrent module is missing.
 const LibtorrentMissing = "the libtorrent interop node runs on Debian's /usr/bin/python3 with python3-libtorrent: install it (apt-get install -y python3-libtorrent, or make deps as root)"
@@ -92,11 +95,11 @@ func launchLibtorrent(bootstrap []string, logDir string) (*Libtorrent, error) {
 	if len(bootstrap) == 0 {
 		return nil, errors.New("libtorrent: no bootstrap address")
 	}
-	if _, err := os.Stat(Python); err != nil {
-		return nil, fmt.Errorf("%s is missing: %s", Python, LibtorrentMissing)
+	if _, err := os.Stat(python); err != nil {
+		return nil, fmt.Errorf("%s is missing: %s", python, LibtorrentMissing)
 	}
-	if out, err := exec.Command(Python, "-c", "import libtorrent").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%s cannot import libtorrent (%v: %s): %s", Python, err, strings.TrimSpace(string(out)), LibtorrentMissing)
+	if out, err := exec.Command(python, "-c", "import libtorrent").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s cannot import libtorrent (%v: %s): %s", python, err, strings.TrimSpace(string(out)), LibtorrentMissing)
 	}
 	root, err := repoRoot()
 	if err != nil {
@@ -110,7 +113,7 @@ func launchLibtorrent(bootstrap []string, logDir string) (*Libtorrent, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(Python, filepath.Join(root, "scripts", "ltnode.py"),
+	cmd := exec.Command(python, filepath.Join(root, "scripts", "ltnode.py"),
 		"-timeout", fmt.Sprint(ltTimeout.Seconds()), strings.Join(bootstrap, ","))
 	cmd.Dir = root
 	cmd.Stderr = logf
