@@ -55,11 +55,14 @@ scripts/node_modules/.package-lock.json: scripts/package.json scripts/package-lo
 	@command -v npm >/dev/null || { echo "make: $(NODE_MISSING)" >&2; exit 1; }
 	npm ci --prefix scripts --no-audit --no-fund
 
-# Tools the tests run besides Go and Node: jq (scripts/counter.sh). A fresh
-# Debian machine (CI) lacks it; as root it is installed, else the test that
-# needs it fails and says how to install it.
+# Tools the tests run besides Go and Node: jq (scripts/counter.sh) and
+# Debian's python3-libtorrent, run by Debian's own /usr/bin/python3 (not a
+# pyenv or venv python3 on PATH) for the interop node scripts/ltnode.py. A
+# fresh Debian machine (CI) lacks them; as root they are installed, else the
+# test that needs one fails and says how to install it.
 deps:
 	@command -v jq >/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; }; }
+	@/usr/bin/python3 -c 'import libtorrent' 2>/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libtorrent; }; }
 
 # The whole suite: vet, unit, CLI and integration tests (real grapes), with
 # the race detector, then each fuzz target for $(FUZZTIME). scripts/gotest is
