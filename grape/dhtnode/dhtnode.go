@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,8 +75,22 @@ var _ grape.Transport = (*Node)(nil)
 // ("HOST:PORT" each, IPv6 in brackets). A localhost name is the loopback interface, with
 // no resolver asked; other names are looked up, as given, once. The node binds the
 // loopback interface when every address is a loopback one, else every interface. It
-// answers no queries (BEP 43 read-only): it lives for one command.
+// answers no queries (BEP 43 read-only): it lives for one command, and must not take
+// items other nodes store, which would go when it does.
 func Start(ctx context.Context, bootstrap []string) (*Node, error) {
+	return startNode(ctx, bootstrap, true)
+}
+
+// StartServing is Start for a node that answers queries while it runs (it still keeps
+// no item: it refuses puts). Grapes list every node that queried them, read-only or not,
+// and hand them out: a read-only node looks gone to whoever queries it, and libtorrent
+// waits for such nodes to time out (its puts then take over 10 s). A process that stays
+// up for long, as the interop tests do, is better seen answering.
+func StartServing(ctx context.Context, bootstrap []string) (*Node, error) {
+	return startNode(ctx, bootstrap, false)
+}
+
+func startNode(ctx context.Context, bootstrap []string, passive bool) (*Node, error) {
 	if len(bootstrap) == 0 {
 		return nil, errors.New("no DHT node to start from")
 	}
@@ -104,7 +119,8 @@ func Start(ctx context.Context, bootstrap []string) (*Node, error) {
 	}
 	cfg := dht.NewDefaultServerConfig()
 	cfg.Conn = conn
-	cfg.Passive = true
+	cfg.Passive = passive
+	cfg.Store = keepsNothing{}
 	// The walk starts at the addresses given: never the library's default, the public
 	// routers looked up by name.
 	cfg.StartingNodes = func() ([]dht.Addr, error) { return boot, nil }
@@ -121,6 +137,18 @@ func Start(ctx context.Context, bootstrap []string) (*Node, error) {
 	}
 	return &Node{s: s, where: strings.Join(bootstrap, ",")}, nil
 }
+
+// keepsNothing is a node's store: gets find nothing and puts are refused, so that no
+// one's item lives in a node that goes when its command ends. (The library's own store
+// would also take a put whose cas is not the stored seq: it compares it with the cas
+// the stored item came with.)
+type keepsNothing struct{}
+
+func (keepsNothing) Put(*abep44.Item) error {
+	return krpc.Error{Code: krpc.ErrorCodeGenericError, Msg: "this node keeps no items"}
+}
+func (keepsNothing) Get(abep44.Target) (*abep44.Item, error) { return nil, abep44.ErrItemNotFound }
+func (keepsNothing) Del(abep44.Target) error                 { return nil }
 
 // quiet is a logger that drops the library's messages: what a user needs to know comes
 // back as errors.
@@ -165,13 +193,14 @@ func (n *Node) Where() string { return n.where }
 // walk is what a get walk heard.
 type walk struct {
 	mu       sync.Mutex
-	answered int              // nodes that replied
-	last     time.Time        // when the last one did
-	slowest  time.Duration    // the longest a node took to reply
-	best     *grape.Answer    // the verified answer chosen so far
-	held     map[string]int64 // node address (IP:port) → the seq of the verified mutable item it answered
-	failed   error            // why the first value that did not check out failed
-	first    chan struct{}    // closed when an immutable item checked out
+	answered int                     // nodes that replied
+	last     time.Time               // when the last one did
+	slowest  time.Duration           // the longest a node took to reply
+	best     *grape.Answer           // the verified answer chosen so far
+	held     map[string]int64        // node address (IP:port) → the seq of the verified mutable item it answered
+	seen     map[netip.AddrPort]bool // nodes the walk asked
+	failed   error                   // why the first value that did not check out failed
+	first    chan struct{}           // closed when an immutable item checked out
 }
 
 // walk asks the nodes closest to target for it, from the starting nodes on, until no
@@ -180,15 +209,25 @@ type walk struct {
 // check out the highest seq wins. The returned operation has stopped: its closest nodes,
 // with their write tokens, can be read.
 func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopAtFirst bool) (*walk, *traversal.Operation) {
-	w := &walk{first: make(chan struct{}), held: make(map[string]int64)}
+	w := &walk{first: make(chan struct{}), held: make(map[string]int64), seen: make(map[netip.AddrPort]bool)}
 	var once sync.Once
 	op := traversal.Start(traversal.OperationInput{
 		Target: krpc.ID(target),
 		Alpha:  alpha,
 		DoQuery: func(qctx context.Context, addr krpc.NodeAddr) traversal.QueryResult {
+			// The library spells an IPv4 node both as it is and mapped to IPv6
+			// (::ffff:a.b.c.d), depending on where it heard of it: ask each node once.
+			ap := unmapped(addr.UDP().AddrPort())
+			w.mu.Lock()
+			asked := w.seen[ap]
+			w.seen[ap] = true
+			w.mu.Unlock()
+			if asked {
+				return traversal.QueryResult{}
+			}
 			qctx, cancel := context.WithTimeout(qctx, queryTimeout)
 			defer cancel()
-			asked := time.Now()
+			sent := time.Now()
 			res := n.s.Get(qctx, dht.NewAddr(addr.UDP()), abep44.Target(target), nil, dht.QueryRateLimiting{NotAny: true})
 			r := res.Reply.R
 			if res.Err != nil || r == nil {
@@ -197,7 +236,7 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 			w.mu.Lock()
 			w.answered++
 			w.last = time.Now()
-			w.slowest = max(w.slowest, w.last.Sub(asked))
+			w.slowest = max(w.slowest, w.last.Sub(sent))
 			w.mu.Unlock()
 			if r.V != nil {
 				if a, err := answer(r, target, salt); err != nil {
@@ -212,7 +251,7 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 						w.best = a
 					}
 					if a.Item.Mutable() {
-						w.held[addr.String()] = a.Item.Seq
+						w.held[ap.String()] = a.Item.Seq
 					}
 					w.mu.Unlock()
 					if !a.Item.Mutable() && stopAtFirst {
@@ -266,6 +305,11 @@ wait:
 	op.Stop()
 	<-op.Stopped()
 	return w, op
+}
+
+// unmapped is ap with an IPv4 address as such, not mapped to IPv6.
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // settled reports whether nodes answered and then none for a while (see settleFactor).
@@ -369,7 +413,10 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 	}
 	var closest []peer
 	op.Closest().Range(func(e k_nearest_nodes.Elem) {
-		p := peer{addr: e.Addr.String(), token: e.Data.(string)} // walk kept string tokens only
+		p := peer{addr: unmapped(e.Addr.AddrPort).String(), token: e.Data.(string)} // walk kept string tokens only
+		if slices.ContainsFunc(closest, func(c peer) bool { return c.addr == p.addr }) {
+			return // the same node, spelled otherwise
+		}
 		if seq, ok := w.held[p.addr]; ok && w.best != nil && seq < w.best.Item.Seq {
 			p.stale = true
 		}
