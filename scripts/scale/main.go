@@ -116,6 +116,8 @@ type row struct {
 	ok        int             // operations that succeeded
 	lat       []time.Duration // of the successful ones
 	notPut    int             // of a get row: items not read because their put failed
+	allDown   int             // operations run whose grapes were all stopped
+	downFail  int             // and of those, the ones that failed
 	fails     map[int]*failure
 }
 
@@ -165,8 +167,9 @@ type outcome struct {
 
 // job is one command and the check of its standard output.
 type job struct {
-	args  []string
-	check func(stdout string) error
+	args    []string
+	check   func(stdout string) error
+	allDown bool // every grape it names is stopped
 }
 
 var (
@@ -343,6 +346,10 @@ func (r *runner) listOfThree(int) []int {
 	return list
 }
 
+func (r *runner) allDown(idx []int) bool {
+	return !slices.ContainsFunc(idx, func(i int) bool { return !r.down[i] })
+}
+
 func (r *runner) grapes(idx []int) []*grapenet.Grape {
 	var gs []*grapenet.Grape
 	for _, i := range idx {
@@ -365,7 +372,7 @@ func (r *runner) puts(ctx context.Context, t transport, phase, op string, items 
 		if it.salt != "" {
 			args = append(args, "--mutable", "--salt", it.salt)
 		}
-		jobs[i] = job{args: append(args, it.value), check: func(out string) error {
+		jobs[i] = job{args: append(args, it.value), allDown: r.allDown(via), check: func(out string) error {
 			h := strings.TrimSuffix(out, "\n")
 			if !hexHash.MatchString(h) {
 				return fmt.Errorf("printed %q, not a hash", out)
@@ -381,11 +388,12 @@ func (r *runner) gets(ctx context.Context, t transport, phase, op string, planne
 	r.cfg.logf("%s, %s: %s, %d items", t.name, phase, op, len(items))
 	jobs := make([]job, len(items))
 	for i, it := range items {
-		args := []string{"get", t.flag, t.addr(r.grapes(choose(it.via))...), "--timeout", r.timeoutArg()}
+		via := choose(it.via)
+		args := []string{"get", t.flag, t.addr(r.grapes(via)...), "--timeout", r.timeoutArg()}
 		if it.salt != "" {
 			args = append(args, "--salt", it.salt)
 		}
-		jobs[i] = job{args: append(args, it.hash), check: func(out string) error {
+		jobs[i] = job{args: append(args, it.hash), allDown: r.allDown(via), check: func(out string) error {
 			if out != it.value+"\n" {
 				return fmt.Errorf("printed %q, not the value put", out)
 			}
@@ -413,11 +421,17 @@ func (r *runner) runAll(ctx context.Context, t transport, phase, op string, plan
 	}
 	wg.Wait()
 	row := &row{transport: t.name, phase: phase, op: op, planned: planned, fails: map[int]*failure{}}
-	for _, o := range outs {
+	for i, o := range outs {
 		if !o.ran {
 			continue
 		}
 		row.attempted++
+		if jobs[i].allDown {
+			row.allDown++
+			if !o.ok {
+				row.downFail++
+			}
+		}
 		if o.ok {
 			row.ok++
 			row.lat = append(row.lat, o.d)
@@ -529,6 +543,10 @@ func (res *result) table() string {
 			}
 			fails = append(fails, fmt.Sprintf("%d × %s: `%s`", f.count, what, cell(f.example)))
 		}
+		if r.allDown > 0 {
+			fails = append(fails, fmt.Sprintf("%d named only stopped grapes, and %d of them failed; %d of the other %d failed",
+				r.allDown, r.downFail, r.attempted-r.ok-r.downFail, r.attempted-r.allDown))
+		}
 		if r.notPut > 0 {
 			fails = append(fails, fmt.Sprintf("%d of %d items were not put, so not read", r.notPut, r.planned))
 		}
@@ -565,7 +583,7 @@ func mainRC() int {
 	tlist := flag.String("transports", "http,dht", "transports, comma-separated: http (-g), dht (--dht)")
 	jobs := flag.Int("jobs", 4, "grenache commands run at a time")
 	timeout := flag.Duration("timeout", 10*time.Second, "each command's --timeout")
-	deadline := flag.Duration("deadline", 5*time.Minute, "the whole run's bound, start of the grapes included")
+	deadline := flag.Duration("deadline", 10*time.Minute, "the whole run's bound, start of the grapes included")
 	seed := flag.Uint64("seed", 0, "seed of the random choices of grapes (default: from the clock)")
 	out := flag.String("o", "", "also write the table as a document to this file (e.g. docs/scale.md)")
 	flag.Usage = func() {
@@ -697,6 +715,13 @@ func document(res *result, cfg config, deadline time.Duration, args []string, st
 		"and through a list of three grapes (one stopped grape and two random others, in random order: the flag's value is that list); "+
 		"as many new items are put through a surviving grape, and as many through such lists.\n\n", len(res.stopped), cfg.grapes, intsList(res.stopped))
 	b.WriteString(res.table())
+	fmt.Fprintf(&b, "\nHow the grapes (bittorrent-dht 10.0.0) work, which the figures reflect: a put first looks its target up, "+
+		"waiting for every node it queries to answer or time out (a stopped node: the KRPC timeout, 2 s checked every 0.5 s), "+
+		"then stores the item on every node that answered the lookup: on a network this small, on every grape. "+
+		"A get is answered at once from the grape's own store when it holds the item; otherwise by a lookup, "+
+		"which may wait on stopped nodes too. "+
+		"A list of grapes is tried in its order, skipping a grape that refuses the connection; "+
+		"a list naming only stopped grapes cannot succeed, and its row says how many there were.\n")
 	if res.cut != nil {
 		fmt.Fprintf(&b, "\nThe run was cut short: %v. The counts are of the operations that ran.\n", res.cut)
 	}

@@ -50,6 +50,9 @@ func TestTableFailures(t *testing.T) {
 		{transport: "http", phase: "p", op: "get", planned: 10, attempted: 6, ok: 5,
 			lat:   []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond, 90 * time.Millisecond},
 			fails: map[int]*failure{3: {1, "grenache get: error: not found"}}},
+		{transport: "http", phase: "p", op: "list", planned: 10, attempted: 10, ok: 7, allDown: 2, downFail: 2,
+			lat:   []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond},
+			fails: map[int]*failure{1: {3, "grenache get: error: cannot connect to any grape"}}},
 	}}
 	got := strings.Split(strings.TrimSpace(res.table()), "\n")
 	want := []string{
@@ -58,6 +61,7 @@ func TestTableFailures(t *testing.T) {
 		"| dht | p | put | 0 / 10 | 0.0 % | – | – | 10 × exit 2: `grenache put: error: unknown option --dht \\| 'x'` |",
 		"| dht | p | get | 0 / 0 | – | – | – | 10 of 10 items were not put, so not read |",
 		"| http | p | get | 5 / 6 | 83.3 % | 3 | 90 | 1 × exit 3: `grenache get: error: not found`; 4 not run (the run was cut) |",
+		"| http | p | list | 7 / 10 | 70.0 % | 1 | 1 | 3 × exit 1: `grenache get: error: cannot connect to any grape`; 2 named only stopped grapes, and 2 of them failed; 1 of the other 8 failed |",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("table has %d lines, want %d:\n%s", len(got), len(want), res.table())
