@@ -21,7 +21,7 @@ DOCS     := build/docs
 # The command names: the binary and a link per applet.
 COMMANDS := grenache $(addprefix grenache-,$(APPLETS))
 
-.PHONY: all build docs deps test unit fuzz install install-check uninstall demo grapes bench clean
+.PHONY: all build docs deps test unit fuzz install install-check uninstall demo grapes bench scale clean
 
 all: build
 
@@ -132,9 +132,10 @@ demo: grapes build
 
 # Process-level timings of the static binary against one-shot curl, with
 # hyperfine, on grapes of its own (free loopback ports), and the Go benchmarks
-# for in-process costs; writes docs/bench.md. As root it installs curl and
-# hyperfine when missing. BASELINE=PATH also times another build (an earlier
-# grenache) in the same runs. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 30";
+# for in-process costs; writes docs/bench.md. Then the scale run (make scale),
+# which writes docs/scale.md. As root it installs curl and hyperfine when
+# missing. BASELINE=PATH also times another build (an earlier grenache) in the
+# same runs. BENCHFLAGS passes options, e.g. BENCHFLAGS="-runs 30";
 # see scripts/bench/main.go.
 bench: grapes build
 	@for t in curl hyperfine; do command -v $$t >/dev/null && continue; \
@@ -142,6 +143,15 @@ bench: grapes build
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t; } || exit 1; \
 	  else echo "make bench needs $$t: sudo apt-get install $$t" >&2; exit 1; fi; done
 	$(GO) run ./scripts/bench -bin ./grenache $(if $(BASELINE),-baseline $(BASELINE)) -out docs/bench.md $(BENCHFLAGS)
+	$(GO) run ./scripts/scale -bin ./grenache -o docs/scale.md $(SCALEFLAGS)
+
+# The network at scale: 20 grapes on loopback, 200 items put and got through
+# random grapes by grenache processes, over each transport (-g, --dht), then a
+# third of the grapes stopped; writes docs/scale.md. Bounded by -deadline (10
+# minutes); SCALEFLAGS passes options, e.g. SCALEFLAGS="-grapes 30 -items 500"
+# or SCALEFLAGS="-transports http"; see scripts/scale/main.go.
+scale: grapes build
+	$(GO) run ./scripts/scale -bin ./grenache -o docs/scale.md $(SCALEFLAGS)
 
 install: build docs
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(BASHDIR)' '$(DESTDIR)$(ZSHDIR)' '$(DESTDIR)$(FISHDIR)'

@@ -1,5 +1,6 @@
 // Package grapenet starts real local grapes: for the tests (Start), and for
-// the demo and the bench through scripts/grapes (Launch).
+// the demo, the bench and the scale run through Launch (scripts/grapes,
+// scripts/bench, scripts/scale).
 //
 // Each grape is `node <repo>/scripts/grape.js` (a grenache-grape 1.0.0 node
 // that also verifies mutable items) listening on 127.0.0.1 only, on ports
@@ -267,6 +268,12 @@ func (n *Net) Restart(tb testing.TB) {
 		tb.Fatalf("grapenet: restarting %d grapes: %v\n%s", len(n.Grapes), err, logs)
 	}
 }
+
+// Stop stops this grape alone, by its PID: SIGTERM, then SIGKILL after a
+// bound. The others keep running (and keep it in their routing tables until
+// their queries to it time out). It is safe to call more than once, and
+// Net.Stop skips a grape already stopped.
+func (g *Grape) Stop() error { return g.stop() }
 
 // Kill sends SIGKILL to the grape and waits for it to exit.
 func (g *Grape) Kill(tb testing.TB) {

@@ -214,3 +214,36 @@ func TestLaunchWithoutNode(t *testing.T) {
 		t.Errorf("Launch without node: %q, want it to contain %q", err, want)
 	}
 }
+
+// TestGrapeStop: Grape.Stop stops that grape alone, by its PID, without a
+// testing.TB (scripts/scale stops a third of its network with it); the
+// others still answer, a second Stop is a no-op, and Net.Stop skips it.
+func TestGrapeStop(t *testing.T) {
+	n, err := grapenet.Launch(3, grapenet.Options{})
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	t.Cleanup(func() { n.Stop() })
+	stopped := n.Grapes[1]
+	if err := stopped.Stop(); err != nil {
+		t.Fatalf("Grape.Stop: %v", err)
+	}
+	if _, err := client.Post(stopped.URL()+"/get", "application/json", bytes.NewReader([]byte(`{}`))); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("stopped grape's API: got error %v, want connection refused", err)
+	}
+	if err := syscall.Kill(stopped.Pid(), 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("stopped grape (pid %d): kill -0 gave %v, want no such process", stopped.Pid(), err)
+	}
+	for _, i := range []int{0, 2} {
+		if err := syscall.Kill(n.Grapes[i].Pid(), 0); err != nil {
+			t.Errorf("grape %d (pid %d) after another grape stopped: kill -0 gave %v", i, n.Grapes[i].Pid(), err)
+		}
+	}
+	putGetImmutable(t, n.Grapes[0], n.Grapes[2])
+	if err := stopped.Stop(); err != nil {
+		t.Errorf("second Grape.Stop: %v", err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Errorf("Net.Stop after Grape.Stop: %v", err)
+	}
+}
