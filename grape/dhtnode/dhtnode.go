@@ -45,10 +45,11 @@ const (
 	resendDelay = 600 * time.Millisecond
 	// alpha is how many queries a walk keeps in flight.
 	alpha = 8
-	// A walk has settled, and ends, when no node has answered for settleFactor times the
-	// slowest answer so far, and at least minSettle: the nodes still asked are gone (a
-	// grape keeps every node that ever queried it, short-lived ones like this one
-	// included, until it finds out) and would each hold the walk for queryTimeout.
+	// Once nodes have answered, a query is given up after settleFactor times the slowest
+	// answer so far, and at least minSettle: a node that has not answered by then is most
+	// likely gone (a grape lists every node that ever queried it, short-lived ones like
+	// this one included, until it finds out), and waiting queryTimeout for each would
+	// hold the walk's few slots while closer nodes wait to be asked.
 	settleFactor = 4
 	minSettle    = 50 * time.Millisecond
 )
@@ -194,7 +195,6 @@ func (n *Node) Where() string { return n.where }
 type walk struct {
 	mu       sync.Mutex
 	answered int                     // nodes that replied
-	last     time.Time               // when the last one did
 	slowest  time.Duration           // the longest a node took to reply
 	best     *grape.Answer           // the verified answer chosen so far
 	held     map[string]int64        // node address (IP:port) → the seq of the verified mutable item it answered
@@ -225,7 +225,7 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 			if asked {
 				return traversal.QueryResult{}
 			}
-			qctx, cancel := context.WithTimeout(qctx, queryTimeout)
+			qctx, cancel := context.WithTimeout(qctx, w.patience())
 			defer cancel()
 			sent := time.Now()
 			res := n.s.Get(qctx, dht.NewAddr(addr.UDP()), abep44.Target(target), nil, dht.QueryRateLimiting{NotAny: true})
@@ -235,8 +235,7 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 			}
 			w.mu.Lock()
 			w.answered++
-			w.last = time.Now()
-			w.slowest = max(w.slowest, w.last.Sub(sent))
+			w.slowest = max(w.slowest, time.Since(sent))
 			w.mu.Unlock()
 			if r.V != nil {
 				if a, err := answer(r, target, salt); err != nil {
@@ -285,22 +284,10 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 	if nodes, err := n.s.TraversalStartingNodes(); err == nil {
 		op.AddNodes(nodes)
 	}
-	tick := time.NewTicker(minSettle / 5)
-	defer tick.Stop()
-wait:
-	for {
-		select {
-		case <-op.Stalled():
-			break wait
-		case <-w.first:
-			break wait
-		case <-ctx.Done():
-			break wait
-		case <-tick.C:
-			if w.settled() {
-				break wait
-			}
-		}
+	select {
+	case <-op.Stalled():
+	case <-w.first:
+	case <-ctx.Done():
 	}
 	op.Stop()
 	<-op.Stopped()
@@ -312,11 +299,14 @@ func unmapped(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// settled reports whether nodes answered and then none for a while (see settleFactor).
-func (w *walk) settled() bool {
+// patience is how long a query may wait for its answer (see settleFactor).
+func (w *walk) patience() time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.answered > 0 && time.Since(w.last) > max(minSettle, settleFactor*w.slowest)
+	if w.answered == 0 {
+		return queryTimeout
+	}
+	return min(queryTimeout, max(minSettle, settleFactor*w.slowest))
 }
 
 // answer is a node's reply to a get as a checked grape.Answer.

@@ -2,7 +2,7 @@
 // the grenache binary run as a user runs it, and writes a markdown table.
 //
 //	go run ./scripts/scale [-bin PATH] [-grapes 20] [-items 200] [-transports http,dht]
-//	                       [-jobs 4] [-timeout 10s] [-deadline 5m] [-seed N] [-o docs/scale.md]
+//	                       [-jobs 4] [-timeout 10s] [-deadline 10m] [-seed N] [-o docs/scale.md]
 //
 // It builds the binary (or takes -bin), makes one key pair with
 // `grenache keygen` in folders of its own, and starts -grapes grapes with
