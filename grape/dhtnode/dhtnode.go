@@ -44,14 +44,14 @@ const (
 	// (UDP may lose it), up to the library's three sends.
 	resendDelay = 600 * time.Millisecond
 	// alpha is how many queries a walk keeps in flight.
-	alpha = 8
+	alpha = 16
 	// Once nodes have answered, a query is given up after settleFactor times the slowest
 	// answer so far, and at least minSettle: a node that has not answered by then is most
 	// likely gone (a grape lists every node that ever queried it, short-lived ones like
 	// this one included, until it finds out), and waiting queryTimeout for each would
 	// hold the walk's few slots while closer nodes wait to be asked.
 	settleFactor = 4
-	minSettle    = 50 * time.Millisecond
+	minSettle    = 25 * time.Millisecond
 )
 
 var (
@@ -225,9 +225,9 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 			if asked {
 				return traversal.QueryResult{}
 			}
-			qctx, cancel := context.WithTimeout(qctx, w.patience())
-			defer cancel()
 			sent := time.Now()
+			qctx, cancel := w.patient(qctx, sent)
+			defer cancel()
 			res := n.s.Get(qctx, dht.NewAddr(addr.UDP()), abep44.Target(target), nil, dht.QueryRateLimiting{NotAny: true})
 			r := res.Reply.R
 			if res.Err != nil || r == nil {
@@ -307,6 +307,29 @@ func (w *walk) patience() time.Duration {
 		return queryTimeout
 	}
 	return min(queryTimeout, max(minSettle, settleFactor*w.slowest))
+}
+
+// patient returns ctx for a query sent at sent, ended when it has waited longer than the
+// walk's patience, which shrinks as the first answers come in: a starting node that is
+// gone is given up once the others have answered.
+func (w *walk) patient(ctx context.Context, sent time.Time) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	go func() {
+		tick := time.NewTicker(minSettle / 5)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if time.Since(sent) > w.patience() {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // answer is a node's reply to a get as a checked grape.Answer.
