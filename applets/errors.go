@@ -17,7 +17,9 @@ import (
 // hints a user can act on, keeping its exit code.
 func (gc *grapeClient) explain(err error) error {
 	if gc.dht != nil {
-		return gc.explainDHT(err)
+		if e := gc.explainDHT(err); e != nil {
+			return e
+		}
 	}
 	var ge *grape.GrapeError
 	var oe *net.OpError
