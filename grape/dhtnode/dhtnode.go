@@ -30,6 +30,7 @@ import (
 	"github.com/anacrolix/dht/v2/traversal"
 	alog "github.com/anacrolix/log"
 	"github.com/anacrolix/torrent/bencode"
+	"golang.org/x/time/rate"
 
 	"grenache/bep44"
 	"grenache/grape"
@@ -126,6 +127,10 @@ func startNode(ctx context.Context, bootstrap []string, passive bool) (*Node, er
 	// routers looked up by name.
 	cfg.StartingNodes = func() ([]dht.Addr, error) { return boot, nil }
 	cfg.QueryResendDelay = func() time.Duration { return resendDelay }
+	// Not the library's limiter, shared by the process (250 a second, 25 at once): a
+	// serving node drops a reply it would have to wait for, and looks gone to the asker.
+	// Our own queries bypass it.
+	cfg.SendLimiter = rate.NewLimiter(rate.Inf, 0)
 	cfg.Logger = quiet()
 	// The library also writes through its log package's Default logger, to standard
 	// error: a malformed message, quoted, from any node. This process is the node's
