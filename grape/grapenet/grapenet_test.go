@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,24 +26,13 @@ import (
 
 var client = &http.Client{Timeout: 10 * time.Second}
 
-// post sends a grape request with plain net/http and returns the raw body.
+// post sends a grape request with plain net/http (grapeCall) and returns the raw
+// body of an HTTP 200 answer.
 func post(t *testing.T, g *grapenet.Grape, typ string, data any) []byte {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"rid": "grapenet-test", "data": data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := client.Post(g.URL()+"/"+typ, "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST %s/%s: %v", g.URL(), typ, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("POST %s/%s: reading body: %v", g.URL(), typ, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s/%s: HTTP %d %q", g.URL(), typ, resp.StatusCode, b)
+	status, b := grapeCall(t, g, typ, data)
+	if status != http.StatusOK {
+		t.Fatalf("POST %s/%s: HTTP %d %q", g.URL(), typ, status, b)
 	}
 	return b
 }

@@ -76,9 +76,11 @@ type grapeParticipant struct{ put, get *grapenet.Grape }
 
 func (grapeParticipant) Name() string { return "grape (HTTP API)" }
 
+// grapeCall posts a grape request {rid, data} to g's API at /typ and returns the
+// HTTP status and the body.
 func grapeCall(t *testing.T, g *grapenet.Grape, typ string, data any) (int, []byte) {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"rid": "interop", "data": data})
+	body, err := json.Marshal(map[string]any{"rid": "grapenet-test", "data": data})
 	if err != nil {
 		t.Fatal(err)
 	}
