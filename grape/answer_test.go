@@ -3,12 +3,15 @@ package grape
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"grenache/bep44"
 )
 
 // TestDecodeAnswerRules pins what the decoder accepts, and what of it Raw keeps: the
@@ -162,4 +165,20 @@ func FuzzAppendJQString(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A DHT node's answer is spelled as a grape's: keys in the grape's order, no token as
+// null, a mutable item's k, seq and sig, and bytes that are not UTF-8 as U+FFFD (a
+// grape passes values on as text).
+func TestNodeAnswer(t *testing.T) {
+	im := NodeAnswer(bep44.Item{V: []byte("a\xffb\n")}, []byte{0xab, 0x01}, nil)
+	if want := `{"id":"ab01","token":null,"v":"a` + "\uFFFD" + `b\n"}`; string(im.Raw) != want {
+		t.Errorf("immutable: %s, want %s", im.Raw, want)
+	}
+	it := bep44.Item{V: []byte("v"), K: bytes.Repeat([]byte{1}, 32), Sig: bytes.Repeat([]byte{2}, 64), Seq: 7}
+	m := NodeAnswer(it, []byte{0xcd}, []byte{0xef, 0x10})
+	want := fmt.Sprintf(`{"id":"cd","k":"%x","seq":7,"sig":"%x","token":"ef10","v":"v"}`, it.K, it.Sig)
+	if string(m.Raw) != want || m.Token != "ef10" || m.ID != "cd" {
+		t.Errorf("mutable: %s (token %q, id %q), want %s", m.Raw, m.Token, m.ID, want)
+	}
 }

@@ -199,13 +199,13 @@ func (n *Node) Where() string { return n.where }
 // walk is what a get walk heard.
 type walk struct {
 	mu       sync.Mutex
-	answered int                     // nodes that replied
-	slowest  time.Duration           // the longest a node took to reply
-	best     *grape.Answer           // the verified answer chosen so far
-	held     map[string]int64        // node address (IP:port) → the seq of the verified mutable item it answered
-	seen     map[netip.AddrPort]bool // nodes the walk asked
-	failed   error                   // why the first value that did not check out failed
-	first    chan struct{}           // closed when an immutable item checked out
+	answered int                      // nodes that replied
+	slowest  time.Duration            // the longest a node took to reply
+	best     *grape.Answer            // the verified answer chosen so far
+	held     map[netip.AddrPort]int64 // node → the seq of the verified mutable item it answered
+	seen     map[netip.AddrPort]bool  // nodes the walk asked
+	failed   error                    // why the first value that did not check out failed
+	first    chan struct{}            // closed when an immutable item checked out
 }
 
 // walk asks the nodes closest to target for it, from the starting nodes on, until no
@@ -214,7 +214,7 @@ type walk struct {
 // check out the highest seq wins. The returned operation has stopped: its closest nodes,
 // with their write tokens, can be read.
 func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopAtFirst bool) (*walk, *traversal.Operation) {
-	w := &walk{first: make(chan struct{}), held: make(map[string]int64), seen: make(map[netip.AddrPort]bool)}
+	w := &walk{first: make(chan struct{}), held: make(map[netip.AddrPort]int64), seen: make(map[netip.AddrPort]bool)}
 	var once sync.Once
 	op := traversal.Start(traversal.OperationInput{
 		Target: krpc.ID(target),
@@ -255,7 +255,7 @@ func (n *Node) walk(ctx context.Context, target bep44.Target, salt []byte, stopA
 						w.best = a
 					}
 					if a.Item.Mutable() {
-						w.held[ap.String()] = a.Item.Seq
+						w.held[ap] = a.Item.Seq
 					}
 					w.mu.Unlock()
 					if !a.Item.Mutable() && stopAtFirst {
@@ -431,7 +431,7 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 	}
 	var closest []peer
 	op.Closest().Range(func(e k_nearest_nodes.Elem) {
-		p := peer{addr: unmapped(e.Addr.AddrPort).String(), token: e.Data.(string)} // walk kept string tokens only
+		p := peer{addr: unmapped(e.Addr.AddrPort), token: e.Data.(string)} // walk kept string tokens only
 		if slices.ContainsFunc(closest, func(c peer) bool { return c.addr == p.addr }) {
 			return // the same node, spelled otherwise
 		}
@@ -454,14 +454,9 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 			defer wg.Done()
 			a := args
 			a.Token = c.token
-			addr, err := net.ResolveUDPAddr("udp", c.addr) // an IP:port: no resolver asked
-			if err != nil {
-				errs[i] = err
-				return
-			}
 			qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 			defer cancel()
-			res := n.s.Query(qctx, dht.NewAddr(addr), "put", dht.QueryInput{MsgArgs: a, RateLimiting: dht.QueryRateLimiting{NotAny: true}})
+			res := n.s.Query(qctx, dht.NewAddr(net.UDPAddrFromAddrPort(c.addr)), "put", dht.QueryInput{MsgArgs: a, RateLimiting: dht.QueryRateLimiting{NotAny: true}})
 			errs[i] = refusal(res)
 		}()
 	}
@@ -472,8 +467,9 @@ func (n *Node) Put(ctx context.Context, it *bep44.Item, cas *int64) (bep44.Targe
 // peer is a node to store an item with: its address (IP:port) and write token, and
 // whether it held an older version than another node did.
 type peer struct {
-	addr, token string
-	stale       bool
+	addr  netip.AddrPort
+	token string
+	stale bool
 }
 
 // Refused is a node's KRPC error answer to a put.

@@ -374,3 +374,21 @@ func TestStartRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A node that answers queries (StartServing) keeps no items: a put to it is refused,
+// so that no item lives in a node that exits with its command.
+func TestServingNodeKeepsNothing(t *testing.T) {
+	srv, err := StartServing(context.Background(), []string{"127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	it, _ := bep44.NewImmutable([]byte("not kept"))
+	_, err = start(t, srv.s.Addr().String()).Put(ctx(t), it, nil)
+	if !errors.Is(err, ErrNotStored) || !strings.Contains(err.Error(), "KRPC 201") {
+		t.Errorf("put to a serving node: %v, want refused with 201", err)
+	}
+	if _, err := grape.Fetch(ctx(t), start(t, srv.s.Addr().String()), it.Target(), nil); !errors.Is(err, grape.ErrNotFound) {
+		t.Errorf("get from it: %v, want not found", err)
+	}
+}
