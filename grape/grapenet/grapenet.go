@@ -27,7 +27,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -36,13 +35,14 @@ const (
 	host = "127.0.0.1"
 	// readyTimeout bounds the wait for a started network to answer puts.
 	readyTimeout = 15 * time.Second
-	// stopTimeout bounds the wait for a grape to exit after SIGTERM
-	// before it gets SIGKILL.
-	stopTimeout = 5 * time.Second
 	// startAttempts covers the race between closing a probed free port
 	// and the grape binding it.
 	startAttempts = 3
 )
+
+// stopTimeout bounds the wait for a started process to exit after SIGTERM (or
+// its standard input closing) before it gets SIGKILL; a variable for proc's test.
+var stopTimeout = 5 * time.Second
 
 // Net is a running network of grapes.
 type Net struct {
@@ -59,14 +59,10 @@ type Net struct {
 type Grape struct {
 	DHTPort, APIPort int
 
-	n    *Net
-	idx  int
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed once cmd has been waited for
-	// stdin is the write end of the grape's stdin; the grape exits when
-	// it closes, which the OS does for us if the test binary dies.
-	stdin io.WriteCloser
+	n   *Net
+	idx int
+	log string
+	p   *proc // nil before it started
 }
 
 // Addr returns the host and port of the grape's HTTP API.
@@ -231,7 +227,7 @@ func (n *Net) Stop() error {
 func (n *Net) stopAll() error {
 	var errs []error
 	for _, g := range n.Grapes {
-		if err := g.stop(); err != nil {
+		if err := g.Stop(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -243,10 +239,10 @@ func (n *Net) Dir() string { return n.dir }
 
 // Pid is the grape's process ID; 0 before it started.
 func (g *Grape) Pid() int {
-	if g.cmd == nil || g.cmd.Process == nil {
+	if g.p == nil {
 		return 0
 	}
-	return g.cmd.Process.Pid
+	return g.p.pid()
 }
 
 // Restart stops all grapes and starts them again on the same ports, then
@@ -273,19 +269,24 @@ func (n *Net) Restart(tb testing.TB) {
 // bound. The others keep running (and keep it in their routing tables until
 // their queries to it time out). It is safe to call more than once, and
 // Net.Stop skips a grape already stopped.
-func (g *Grape) Stop() error { return g.stop() }
+func (g *Grape) Stop() error {
+	if g.p == nil {
+		return nil
+	}
+	return g.p.stop(true)
+}
+
+func (g *Grape) exited() bool { return g.p != nil && g.p.exited() }
 
 // Kill sends SIGKILL to the grape and waits for it to exit.
 func (g *Grape) Kill(tb testing.TB) {
 	tb.Helper()
-	if g.cmd == nil || g.exited() {
+	if g.p == nil || g.p.exited() {
 		return
 	}
-	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil && !g.exited() {
-		tb.Fatalf("grapenet: killing grape %d (pid %d): %v", g.idx, g.cmd.Process.Pid, err)
+	if err := g.p.kill(); err != nil {
+		tb.Fatalf("grapenet: %v", err)
 	}
-	<-g.done
-	g.stdin.Close()
 }
 
 // pickPorts chooses a free TCP port (API) and a free UDP port (DHT) per
@@ -354,50 +355,8 @@ func (g *Grape) start() error {
 	cmd.Env = append(os.Environ(), "GRAPE_EXIT_WITH_STDIN=1")
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		stdin.Close()
-		return fmt.Errorf("grape %d: %w", g.idx, err)
-	}
-	g.cmd, g.stdin, g.done = cmd, stdin, make(chan struct{})
-	go func(done chan struct{}) {
-		cmd.Wait()
-		close(done)
-	}(g.done)
-	return nil
-}
-
-func (g *Grape) exited() bool {
-	select {
-	case <-g.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (g *Grape) stop() error {
-	if g.cmd == nil || g.exited() {
-		return nil
-	}
-	defer g.stdin.Close()
-	pid := g.cmd.Process.Pid
-	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil && !g.exited() {
-		return fmt.Errorf("stopping grape %d (pid %d): %w", g.idx, pid, err)
-	}
-	select {
-	case <-g.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil && !g.exited() {
-		return fmt.Errorf("killing grape %d (pid %d): %w", g.idx, pid, err)
-	}
-	<-g.done
-	return fmt.Errorf("grape %d (pid %d) ignored SIGTERM for %v and was killed", g.idx, pid, stopTimeout)
+	g.p, err = startProc(fmt.Sprintf("grape %d", g.idx), cmd)
+	return err
 }
 
 var hexKey = regexp.MustCompile(`^"[0-9a-f]{40}"$`)
@@ -421,7 +380,7 @@ func (n *Net) waitReady() error {
 	for {
 		for _, g := range n.Grapes {
 			if g.exited() {
-				return fmt.Errorf("grape %d (pid %d) exited: %v", g.idx, g.cmd.Process.Pid, g.cmd.ProcessState)
+				return fmt.Errorf("grape %d (pid %d) exited: %v", g.idx, g.p.pid(), g.p.cmd.ProcessState)
 			}
 		}
 		ready := true

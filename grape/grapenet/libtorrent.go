@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,12 +43,10 @@ type Libtorrent struct {
 	// Version is libtorrent's version string.
 	Version string
 
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	out   *bufio.Scanner
-	done  chan struct{}
-	log   string
+	mu  sync.Mutex
+	p   *proc
+	out *bufio.Scanner
+	log string
 	// broken is set when a command got no answer in time.
 	broken error
 }
@@ -117,23 +114,16 @@ func launchLibtorrent(bootstrap []string, logDir string) (*Libtorrent, error) {
 		"-timeout", fmt.Sprint(ltTimeout.Seconds()), strings.Join(bootstrap, ","))
 	cmd.Dir = root
 	cmd.Stderr = logf
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("libtorrent: %w", err)
+	p, err := startProc("libtorrent node", cmd)
+	if err != nil {
+		return nil, err
 	}
-	l := &Libtorrent{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout), done: make(chan struct{}), log: logf.Name()}
+	l := &Libtorrent{p: p, out: bufio.NewScanner(stdout), log: logf.Name()}
 	l.out.Buffer(make([]byte, 64<<10), 1<<20)
-	go func() {
-		cmd.Wait()
-		close(l.done)
-	}()
 	var ready struct {
 		Ready   bool   `json:"ready"`
 		Port    int    `json:"port"`
@@ -168,29 +158,11 @@ func StartLibtorrent(tb testing.TB, bootstrap []string) *Libtorrent {
 }
 
 // Pid is the node's process ID.
-func (l *Libtorrent) Pid() int { return l.cmd.Process.Pid }
+func (l *Libtorrent) Pid() int { return l.p.pid() }
 
 // Stop closes the node's standard input, on which it exits, and kills it by
 // its PID if it has not exited after a bound.
-func (l *Libtorrent) Stop() error {
-	l.stdin.Close()
-	select {
-	case <-l.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	pid := l.cmd.Process.Pid
-	if err := l.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		select {
-		case <-l.done:
-			return nil
-		default:
-		}
-		return fmt.Errorf("killing libtorrent node (pid %d): %w", pid, err)
-	}
-	<-l.done
-	return fmt.Errorf("libtorrent node (pid %d) did not exit within %v of its stdin closing and was killed", pid, stopTimeout)
-}
+func (l *Libtorrent) Stop() error { return l.p.stop(false) }
 
 func (l *Libtorrent) stderr() string {
 	b, _ := os.ReadFile(l.log)
@@ -244,7 +216,7 @@ func (l *Libtorrent) do(cmd map[string]any) (*ltAnswer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := l.stdin.Write(append(b, '\n')); err != nil {
+	if _, err := l.p.stdin.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("libtorrent node: %w\n%s", err, l.stderr())
 	}
 	var a ltAnswer

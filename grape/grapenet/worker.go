@@ -3,14 +3,12 @@ package grapenet
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -25,10 +23,8 @@ type Worker struct {
 	Service string
 	Name    string // what its whoami action answers
 
-	log   string
-	cmd   *exec.Cmd
-	done  chan struct{}
-	stdin io.WriteCloser
+	log string
+	p   *proc
 }
 
 // workerReady is the line worker.js prints once a grape took its announcement.
@@ -53,18 +49,9 @@ func (n *Net) LaunchWorker(g *Grape, service, name string) (*Worker, error) {
 	cmd.Dir = n.root
 	cmd.Env = append(os.Environ(), "GRAPE_EXIT_WITH_STDIN=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if w.stdin, err = cmd.StdinPipe(); err != nil {
+	if w.p, err = startProc("worker "+name, cmd); err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		w.stdin.Close()
-		return nil, fmt.Errorf("worker %s: %w", name, err)
-	}
-	w.cmd, w.done = cmd, make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(w.done)
-	}()
 	if err := w.waitReady(n); err != nil {
 		w.Stop()
 		data, _ := os.ReadFile(w.log)
@@ -96,8 +83,8 @@ func (w *Worker) waitReady(n *Net) error {
 	deadline := time.Now().Add(readyTimeout)
 	body, _ := json.Marshal(map[string]any{"rid": "grapenet", "data": w.Service})
 	for {
-		if w.exited() {
-			return fmt.Errorf("worker exited: %v", w.cmd.ProcessState)
+		if w.p.exited() {
+			return fmt.Errorf("worker exited: %v", w.p.cmd.ProcessState)
 		}
 		if w.Addr == "" {
 			if data, err := os.ReadFile(w.log); err == nil {
@@ -131,36 +118,8 @@ func (w *Worker) waitReady(n *Net) error {
 }
 
 // Pid is the worker's process ID.
-func (w *Worker) Pid() int { return w.cmd.Process.Pid }
-
-func (w *Worker) exited() bool {
-	select {
-	case <-w.done:
-		return true
-	default:
-		return false
-	}
-}
+func (w *Worker) Pid() int { return w.p.pid() }
 
 // Stop stops the worker by its PID: SIGTERM, then SIGKILL after a bound. Its
 // announcement stays in the grapes until it expires. Safe to call more than once.
-func (w *Worker) Stop() error {
-	if w.cmd == nil || w.exited() {
-		return nil
-	}
-	defer w.stdin.Close()
-	pid := w.cmd.Process.Pid
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil && !w.exited() {
-		return fmt.Errorf("stopping worker %s (pid %d): %w", w.Name, pid, err)
-	}
-	select {
-	case <-w.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil && !w.exited() {
-		return fmt.Errorf("killing worker %s (pid %d): %w", w.Name, pid, err)
-	}
-	<-w.done
-	return fmt.Errorf("worker %s (pid %d) ignored SIGTERM for %v and was killed", w.Name, pid, stopTimeout)
-}
+func (w *Worker) Stop() error { return w.p.stop(true) }
