@@ -28,10 +28,20 @@ import (
 // (scripts/grape.js): GRAPE1_PORT and GRAPE2_PORT are their API ports. Each
 // script has its own HOME and configuration folder, so its own keys; the
 // grapes are shared. If the grapes cannot start, the test fails.
-func TestIntegration(t *testing.T) {
+func TestIntegration(t *testing.T) { runIntegration(t, "testdata/integration") }
+
+// TestIntegrationDHT runs testdata/integration_dht/*.txt, the scripts that use --dht
+// (GRAPE1_DHT and GRAPE2_DHT are the grapes' DHT ports), against grapes of their own.
+// Each --dht command's node stays in the grapes' routing tables after it exits, and
+// the grapes' own lookups wait for it to time out (2 s a node): sharing the grapes,
+// the other scripts' puts and gets ran past their 10 s --timeout.
+func TestIntegrationDHT(t *testing.T) { runIntegration(t, "testdata/integration_dht") }
+
+// runIntegration runs the scripts in dir against two real grapes started for them.
+func runIntegration(t *testing.T, dir string) {
 	net := grapenet.Start(t, 2)
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/integration",
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"envfile":    cmdEnvFile,
